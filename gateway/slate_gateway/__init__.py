@@ -1,0 +1,1 @@
+"""The HTTP edge: Zou's routes mapped to RPC calls on the owning services."""

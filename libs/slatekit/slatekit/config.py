@@ -1,0 +1,109 @@
+"""Configuration from the environment (12-factor). Every variable is listed in
+``SETTINGS``; ``docs/specs/configuration.md`` is checked against it by a test.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    doc: str
+    secret: bool = False
+
+
+SETTINGS: list[Setting] = [
+    Setting("SLATE_ENV", "production", "`production`, `development` or `test`. Only `test` accepts throwaway secrets."),
+    Setting("SECRET_KEY", None, "Signs JWTs. Required; the suite refuses to start on an empty or placeholder value.", True),
+    Setting("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/slate", "Administrative URL of the PostgreSQL database. `make migrate` uses it to create each service's login role and schema; services derive their own URL from it (same host and database, user `slate_<service>`)."),
+    Setting("<SERVICE>_DATABASE_URL", None, "Optional per-service URL (e.g. `AUTH_DATABASE_URL`), to give one service its own server or credentials."),
+    Setting("SERVICE_DB_PASSWORD", None, "Password given to the per-service login roles when `make migrate` creates them (omit with trust auth).", True),
+    Setting("DB_POOL_SIZE", "5", "SQLAlchemy pool size per service process."),
+    Setting("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URL used for RPC and events."),
+    Setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for the token blocklist and login rate limits."),
+    Setting("RPC_TIMEOUT", "10", "Seconds the gateway (and services) wait for an RPC reply; also the AMQP expiration of the request."),
+    Setting("EVENT_RETRY_LIMIT", "5", "Deliveries of an event to a failing handler before it is parked in the dead-letter queue."),
+    Setting("EVENT_RETRY_DELAY_MS", "1000", "First retry delay of a failed event handler; doubles per attempt."),
+    Setting("OUTBOX_POLL_SECONDS", "0.5", "How often an idle outbox relay looks for unpublished events."),
+    Setting("LOG_LEVEL", "INFO", "Log level of every process (JSON lines on stdout)."),
+    Setting("GATEWAY_BIND", "127.0.0.1:8080", "Address the gateway listens on."),
+    Setting("GATEWAY_WORKERS", "2", "gunicorn worker processes of the gateway."),
+    Setting("GATEWAY_THREADS", "16", "gunicorn threads per gateway worker."),
+    Setting("MAX_BODY_BYTES", "10485760", "Largest JSON or form body the gateway reads; larger requests get 413 before being read."),
+    Setting("CORS_ORIGINS", "", "Comma-separated origins allowed to call the API with credentials. Never `*`."),
+    Setting("COOKIE_SECURE", "false", "Mark the JWT cookies `Secure` (set to true behind HTTPS)."),
+    Setting("ACCESS_TOKEN_MINUTES", "10080", "Lifetime of an access token (Zou: 7 days)."),
+    Setting("REFRESH_TOKEN_MINUTES", "21600", "Lifetime of a refresh token (Zou: 15 days)."),
+    Setting("LOGIN_LOCK_ATTEMPTS", "5", "Failed logins that lock an account."),
+    Setting("LOGIN_LOCK_SECONDS", "60", "How long a locked account stays locked."),
+    Setting("LOGIN_RATE_PER_MINUTE", "30", "Login attempts per client IP per minute before 429."),
+    Setting("ADMIN_EMAIL", "admin@example.com", "Admin created by `make up` (and `slate-auth create-admin`)."),
+    Setting("ADMIN_PASSWORD", None, "Password of that admin. Required by `make up`.", True),
+    Setting("DOMAIN_NAME", "localhost:8080", "Public host of the Kitsu UI; used in mails and as WebAuthn relying party."),
+    Setting("DOMAIN_PROTOCOL", "http", "Protocol of `DOMAIN_NAME` links."),
+    Setting("SMTP_HOST", "", "SMTP server for password-reset and notification mails; empty logs the mail instead."),
+    Setting("SMTP_PORT", "25", "SMTP port."),
+    Setting("SMTP_USER", "", "SMTP login."),
+    Setting("SMTP_PASSWORD", "", "SMTP password.", True),
+    Setting("MAIL_FROM", "slate@localhost", "Sender of Slate's mails."),
+    Setting("HEALTH_PORT_BASE", "8100", "Each service serves /healthz and /readyz on base + its index (auth 8101, assets 8102, …)."),
+    Setting("SLATE_RUN_DIR", "var/run", "Where `make up` keeps pid files and logs."),
+]
+
+_PLACEHOLDERS = {"", "changeme", "secret", "secret-key", "mysecretkey", "placeholder", "xxx", "please-change-me"}
+
+
+def get(name: str, default: str | None = None) -> str | None:
+    if default is None:
+        for s in SETTINGS:
+            if s.name == name:
+                default = s.default
+                break
+    return os.environ.get(name, default)
+
+
+def get_int(name: str) -> int:
+    return int(get(name) or 0)
+
+
+def get_float(name: str) -> float:
+    return float(get(name) or 0)
+
+
+def get_bool(name: str) -> bool:
+    return (get(name) or "").lower() in {"1", "true", "yes", "on"}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def secret_key() -> str:
+    """The signing key; refuses an empty or placeholder value."""
+    key = os.environ.get("SECRET_KEY", "")
+    if key.lower() in _PLACEHOLDERS or len(key) < 16:
+        raise ConfigError(
+            "SECRET_KEY is empty, too short or a placeholder: set a random value of at least 16 characters"
+        )
+    return key
+
+
+def amqp_uri() -> str:
+    return get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def nameko_config(service: str) -> dict:
+    """Config dict for `nameko run` / ServiceContainer."""
+    return {
+        "AMQP_URI": amqp_uri(),
+        "SERIALIZER": "json",
+        "max_workers": int(os.environ.get("MAX_WORKERS", "10")),
+        "parent_calls_tracked": 10,
+        "HEARTBEAT": 15,
+        "PREFETCH_COUNT": int(os.environ.get("PREFETCH_COUNT", "10")),
+        "SLATE_SERVICE": service,
+    }

@@ -1,0 +1,289 @@
+"""Transactions, the outbox and the inbox, as one nameko dependency.
+
+``Store`` gives a service's workers a SQLAlchemy session (``store.begin()``)
+and ``store.emit(session, name, data)``, which writes the event to the
+service's ``outbox`` table in the same transaction as the change. After the
+worker ends, ``OutboxRelay`` publishes unpublished rows with publisher
+confirms and marks them sent; it also polls, so a crash between commit and
+publish only delays the event. A rolled-back change leaves no outbox row, so
+nothing is published.
+
+``store.claim(session, event)`` records an event id in the ``inbox`` table of
+the consuming service in the handler's own transaction: a redelivered event
+finds its id taken and is skipped, so handlers stay idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+
+import eventlet
+from eventlet.event import Event
+from kombu import Connection, Producer
+from nameko.extensions import DependencyProvider, SharedExtension
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+    delete,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert as pg_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import config, db
+from .events import EVENTS_EXCHANGE, envelope, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def outbox_tables(metadata: MetaData) -> tuple[Table, Table]:
+    """Declare the outbox and inbox tables on a service's metadata."""
+    outbox = Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, Identity(), primary_key=True),
+        Column("event_id", UUID(as_uuid=False), nullable=False, unique=True),
+        Column("name", String(120), nullable=False),
+        Column("body", JSONB, nullable=False),
+        Column("created_at", DateTime, nullable=False, server_default=func.now()),
+        Column("published_at", DateTime, nullable=True, index=True),
+        extend_existing=True,
+    )
+    inbox = Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(200), primary_key=True),
+        Column("event_id", UUID(as_uuid=False), primary_key=True),
+        Column("processed_at", DateTime, nullable=False, server_default=func.now()),
+        extend_existing=True,
+    )
+    return outbox, inbox
+
+
+class Caller:
+    """Who is calling, from nameko context data set by the gateway."""
+
+    __slots__ = ("user_id", "role", "jti", "trace_id", "is_bot")
+
+    def __init__(self, data: dict):
+        self.user_id = data.get("user_id")
+        self.role = data.get("role")
+        self.jti = data.get("jti")
+        self.trace_id = data.get("trace_id")
+        self.is_bot = bool(data.get("is_bot"))
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class OutboxRelay(SharedExtension):
+    """Publishes a service's outbox rows; one per service container."""
+
+    batch = 200
+
+    def __init__(self, service: str | None = None, metadata: MetaData | None = None):
+        self.service = service
+        self.metadata = metadata
+        self._wake = Event()
+        self._gt = None
+        self._running = False
+
+    @property
+    def sharing_key(self):
+        return (type(self), self.service)
+
+    def setup(self):
+        self.service = self.service or self.container.service_name
+        self.outbox, _ = outbox_tables(self.metadata)
+        self.engine = db.engine_for(self.service)
+        self.amqp_uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
+
+    def start(self):
+        self._running = True
+        self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
+
+    def stop(self):
+        self._running = False
+        self.poke()
+        if self._gt is not None:
+            try:
+                with eventlet.Timeout(5):
+                    self._gt.wait()
+            except BaseException:  # noqa: BLE001 - we are shutting down
+                pass
+
+    def kill(self):
+        self._running = False
+        if self._gt is not None:
+            self._gt.kill()
+
+    def poke(self):
+        if not self._wake.ready():
+            self._wake.send(True)
+
+    def _run(self):
+        poll = config.get_float("OUTBOX_POLL_SECONDS") or 0.5
+        conn = None
+        while self._running:
+            try:
+                if conn is None:
+                    conn = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+                    conn.ensure_connection(max_retries=1)
+                published = self.drain(conn)
+            except Exception:  # noqa: BLE001 - the relay must survive broker and DB faults
+                log.exception("outbox relay error; retrying")
+                if conn is not None:
+                    try:
+                        conn.release()
+                    except Exception:  # noqa: BLE001
+                        pass
+                conn = None
+                published = 0
+                eventlet.sleep(1)
+            if published:
+                continue
+            with eventlet.Timeout(poll, False):
+                self._wake.wait()
+            self._wake = Event()
+        if conn is not None:
+            conn.release()
+
+    def drain(self, conn: Connection) -> int:
+        """Publish one batch; returns how many were published."""
+        with Session(self.engine) as session, session.begin():
+            rows = session.execute(
+                select(self.outbox.c.id, self.outbox.c.name, self.outbox.c.body)
+                .where(self.outbox.c.published_at.is_(None))
+                .order_by(self.outbox.c.id)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                return 0
+            producer = Producer(conn.default_channel, exchange=EVENTS_EXCHANGE)
+            EVENTS_EXCHANGE.declare(channel=conn.default_channel)
+            for row in rows:
+                body = row.body
+                producer.publish(
+                    body,
+                    routing_key=row.name,
+                    serializer="json",
+                    delivery_mode=2,
+                    message_id=body.get("event_id"),
+                    type=row.name,
+                    headers={"slate_source": self.service, "trace_id": body.get("trace_id") or ""},
+                )
+            session.execute(
+                update(self.outbox)
+                .where(self.outbox.c.id.in_([r.id for r in rows]))
+                .values(published_at=utcnow())
+            )
+        return len(rows)
+
+
+class StoreHandle:
+    """What a worker sees as ``self.store``."""
+
+    def __init__(self, provider: "Store", worker_ctx):
+        self._provider = provider
+        self._ctx = worker_ctx
+        self.caller = Caller(worker_ctx.data or {})
+        self.emitted = 0
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        session = self._provider.sessionmaker()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def session(self) -> Session:
+        """A plain session for reads; the caller closes it (use ``with``)."""
+        return self._provider.sessionmaker()
+
+    def emit(
+        self,
+        session: Session,
+        name: str,
+        data: dict,
+        *,
+        project_id: str | None = None,
+        record: dict | None = None,
+    ) -> dict:
+        body = envelope(
+            name,
+            data,
+            source=self._provider.service,
+            actor_id=self.caller.user_id,
+            project_id=project_id,
+            trace_id=self.caller.trace_id,
+            record=record,
+        )
+        session.execute(
+            insert(self._provider.outbox).values(event_id=body["event_id"], name=name, body=body)
+        )
+        self.emitted += 1
+        return body
+
+    def claim(self, session: Session, event: dict, consumer: str | None = None) -> bool:
+        """Record that this consumer handles ``event``; False if it already did."""
+        consumer = consumer or f"{self._provider.service}.{self._ctx.entrypoint.method_name}"
+        event_id = event.get("event_id") or str(uuid.uuid5(uuid.NAMESPACE_URL, json.dumps(event, sort_keys=True)))
+        result = session.execute(
+            pg_insert(self._provider.inbox)
+            .values(consumer=consumer, event_id=event_id)
+            .on_conflict_do_nothing()
+            .returning(self._provider.inbox.c.event_id)
+        ).first()
+        return result is not None
+
+
+class Store(DependencyProvider):
+    """Nameko dependency: sessions, outbox writes, inbox claims."""
+
+    def __init__(self, metadata: MetaData, service: str | None = None):
+        self.metadata = metadata
+        self.service = service
+        self.relay = OutboxRelay(service, metadata)
+
+    def setup(self):
+        self.service = self.service or self.container.service_name
+        self.outbox, self.inbox = outbox_tables(self.metadata)
+        self.engine = db.engine_for(self.service)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    def get_dependency(self, worker_ctx):
+        return StoreHandle(self, worker_ctx)
+
+    def worker_teardown(self, worker_ctx):
+        # Publish right away rather than at the next poll.
+        self.relay.poke()
+
+
+def prune_outbox(engine, keep_hours: int = 24) -> int:
+    """Delete published outbox rows older than ``keep_hours``."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        res = conn.execute(
+            text("DELETE FROM outbox WHERE published_at < now() - make_interval(hours => :h)"),
+            {"h": keep_hours},
+        )
+        return res.rowcount or 0

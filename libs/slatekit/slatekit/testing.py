@@ -1,0 +1,124 @@
+"""pytest fixtures on real PostgreSQL and RabbitMQ.
+
+Each test run gets its own database (one schema and role per service inside)
+and its own RabbitMQ vhost, created here and dropped at the end. Services come
+from env (``DATABASE_URL``, ``AMQP_URI``) — the machine's local servers by
+default. A missing server fails the run; it never becomes a skip.
+
+Load with ``pytest_plugins = ["slatekit.testing"]`` in the root conftest,
+after ``eventlet.monkey_patch()``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import uuid
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from . import db
+
+
+def _rabbitmqctl(*args: str) -> None:
+    exe = shutil.which("rabbitmqctl")
+    if exe is None:
+        raise RuntimeError("rabbitmqctl not found: a vhost per test run needs it")
+    subprocess.run([exe, *args], check=True, capture_output=True, timeout=60)
+
+
+def make_test_env() -> dict:
+    """Create a fresh database and vhost; returns the env to use."""
+    from . import migrate
+
+    run_id = uuid.uuid4().hex[:10]
+    base_db = make_url(os.environ.get("SLATE_TEST_DATABASE_URL") or db.admin_url())
+    test_db = base_db.set(database=f"slate_t_{run_id}")
+    vhost = f"slate_t_{run_id}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    base_amqp = os.environ.get("SLATE_TEST_AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/"
+    amqp = base_amqp.rstrip("/") + "/" + quote(vhost, safe="")
+    env = {
+        "SLATE_ENV": "test",
+        "DATABASE_URL": test_db.render_as_string(hide_password=False),
+        "AMQP_URI": amqp,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
+        "EVENT_RETRY_DELAY_MS": "100",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "SLATE_TEST_RUN": run_id,
+        "SLATE_TEST_VHOST": vhost,
+    }
+    os.environ.update(env)
+    db.reset_engines()
+    migrate.migrate(migrate.service_dirs())
+    return env
+
+
+def drop_test_env(env: dict) -> None:
+    import psycopg2
+
+    db.reset_engines()
+    url = make_url(env["DATABASE_URL"])
+    try:
+        conn = psycopg2.connect(
+            host=url.host, port=url.port or 5432, user=url.username, password=url.password, dbname="postgres"
+        )
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (url.database,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{url.database}"')
+        conn.close()
+    finally:
+        try:
+            _rabbitmqctl("delete_vhost", env["SLATE_TEST_VHOST"])
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@pytest.fixture(scope="session")
+def slate_env():
+    """A database and a vhost for this run, migrated; env vars point at them."""
+    env = make_test_env()
+    try:
+        yield env
+    finally:
+        if not os.environ.get("SLATE_KEEP_TEST_ENV"):
+            drop_test_env(env)
+
+
+@pytest.fixture
+def run_service(slate_env):
+    """Start nameko service classes in-process on the real broker and DB."""
+    from nameko.containers import ServiceContainer
+
+    from . import config
+
+    started = []
+
+    def start(cls):
+        container = ServiceContainer(cls, config.nameko_config(cls.name))
+        container.start()
+        started.append(container)
+        return container
+
+    yield start
+    for c in started:
+        c.stop()
+
+
+@pytest.fixture
+def rpc(slate_env):
+    """An RPC pool on the test vhost."""
+    from .rpc_client import RpcPool
+
+    pool = RpcPool(slate_env["AMQP_URI"])
+    yield pool
+    pool.close()

@@ -1,0 +1,1 @@
+"""The auth service: identity and people (owner `auth` in zou-routes.tsv)."""
