@@ -203,6 +203,7 @@ class Gateway:
             "role": principal.get("role"),
             "jti": claims.get("jti"),
             "is_bot": principal.get("is_bot"),
+            "departments": principal.get("departments") or [],
             "trace_id": trace_id,
         }
         body = self.read_body(route, request)

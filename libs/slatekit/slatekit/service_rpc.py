@@ -14,7 +14,7 @@ from .rpc_client import RpcPool
 class _Handle:
     def __init__(self, pool: RpcPool, data: dict):
         self._pool = pool
-        self._ctx = {k: data.get(k) for k in ("user_id", "role", "jti", "trace_id", "is_bot")}
+        self._ctx = {k: data.get(k) for k in ("user_id", "role", "jti", "trace_id", "is_bot", "departments")}
 
     def call(self, service: str, method: str, timeout: float | None = None, **kwargs):
         return self._pool.call(service, method, kwargs, self._ctx, timeout)

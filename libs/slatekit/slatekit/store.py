@@ -76,9 +76,10 @@ def outbox_tables(metadata: MetaData) -> tuple[Table, Table]:
 class Caller:
     """Who is calling, from nameko context data set by the gateway."""
 
-    __slots__ = ("user_id", "role", "jti", "trace_id", "is_bot")
+    __slots__ = ("user_id", "role", "jti", "trace_id", "is_bot", "departments")
 
     def __init__(self, data: dict):
+        self.departments = list(data.get("departments") or [])
         self.user_id = data.get("user_id")
         self.role = data.get("role")
         self.jti = data.get("jti")
