@@ -76,7 +76,15 @@ class Gateway:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or "/"
         if "//" in path:
-            environ["PATH_INFO"] = _SLASHES.sub("/", path)
+            path = environ["PATH_INFO"] = _SLASHES.sub("/", path)
+        if path.startswith(("/socket.io", "/api/socket.io")):
+            # The live event stream (socket.io, namespace /events) is relayed
+            # to the events service's stream process; see stream_proxy.py.
+            try:
+                from . import stream_proxy
+            except ImportError:
+                return error_response(404, "Resource not found")(environ, start_response)
+            return stream_proxy.proxy(environ, start_response)
         request = Request(environ)
         request.max_content_length = self.max_body
         started = time.perf_counter()
@@ -190,6 +198,18 @@ class Gateway:
             raise errors.Invalid("A JSON object is expected")
         return body
 
+    @staticmethod
+    def handler(name: str):
+        """``fn`` in handlers.py, or ``module:fn`` in another gateway module
+        (e.g. ``media:upload_preview``). Handlers read the body themselves
+        (``gw.read_body(route, request)``) so that uploads can stream."""
+        if ":" in name:
+            import importlib
+
+            module, _, fn = name.partition(":")
+            return getattr(importlib.import_module(f"slate_gateway.{module}"), fn)
+        return getattr(handlers, name)
+
     def run(self, route: Route, request: Request, args: dict, trace_id: str) -> Response:
         claims: dict = {}
         principal: dict = {}
@@ -206,9 +226,9 @@ class Gateway:
             "departments": principal.get("departments") or [],
             "trace_id": trace_id,
         }
-        body = self.read_body(route, request)
         if route.handler:
-            return getattr(handlers, route.handler)(self, route, request, args, body, claims, context)
+            return self.handler(route.handler)(self, route, request, args, claims, context)
+        body = self.read_body(route, request)
         kwargs = dict(args)
         kwargs.update(route.fixed)
         kwargs["query"] = {k: request.args.get(k) for k in request.args}

@@ -32,8 +32,9 @@ def _unset_cookies(resp):
         resp.delete_cookie(name, path="/")
 
 
-def login(gw, route, request, args, body, claims, context):
+def login(gw, route, request, args, claims, context):
     _, is_browser, json_response = _app()
+    body = gw.read_body(route, request)
     ip = request.headers.get("X-Real-Ip") or request.remote_addr
     limiter_key = f"slate:login-rate:{ip}"
     per_minute = config.get_int("LOGIN_RATE_PER_MINUTE") or 30
@@ -56,7 +57,7 @@ def login(gw, route, request, args, body, claims, context):
     return resp
 
 
-def logout(gw, route, request, args, body, claims, context):
+def logout(gw, route, request, args, claims, context):
     _, is_browser, json_response = _app()
     result = gw.rpc.call("auth", "logout", {"claims": {"sid": claims.get("sid"), "sub": claims.get("sub")}}, context)
     tokens.forget(claims.get("sub"))
@@ -66,7 +67,7 @@ def logout(gw, route, request, args, body, claims, context):
     return resp
 
 
-def refresh(gw, route, request, args, body, claims, context):
+def refresh(gw, route, request, args, claims, context):
     _, is_browser, json_response = _app()
     result = gw.rpc.call("auth", "refresh", {"claims": {"sid": claims.get("sid"), "sub": claims.get("sub")}}, context)
     if is_browser(request):
@@ -76,7 +77,7 @@ def refresh(gw, route, request, args, body, claims, context):
     return json_response(result, 200)
 
 
-def index(gw, route, request, args, body, claims, context):
+def index(gw, route, request, args, claims, context):
     _, _, json_response = _app()
     return json_response({"api": "Zou", "version": VERSION})
 
@@ -106,14 +107,14 @@ def _health(gw) -> dict:
     return checks
 
 
-def status(gw, route, request, args, body, claims, context):
+def status(gw, route, request, args, claims, context):
     _, _, json_response = _app()
     doc = {"name": "Zou", "version": VERSION}
     doc.update(_health(gw))
     return json_response(doc)
 
 
-def status_txt(gw, route, request, args, body, claims, context):
+def status_txt(gw, route, request, args, claims, context):
     from werkzeug.wrappers import Response
 
     checks = _health(gw)
@@ -121,7 +122,7 @@ def status_txt(gw, route, request, args, body, claims, context):
     return Response("\n".join(lines) + "\n", mimetype="text/plain")
 
 
-def config_route(gw, route, request, args, body, claims, context):
+def config_route(gw, route, request, args, claims, context):
     _, _, json_response = _app()
     return json_response(
         {
@@ -141,12 +142,12 @@ def config_route(gw, route, request, args, body, claims, context):
     )
 
 
-def openapi_route(gw, route, request, args, body, claims, context):
+def openapi_route(gw, route, request, args, claims, context):
     _, _, json_response = _app()
     return json_response(openapi.build(gw.routes))
 
 
-def user_context(gw, route, request, args, body, claims, context):
+def user_context(gw, route, request, args, claims, context):
     """Kitsu's bootstrap, composed from the services that own each part.
     A part whose service is not deployed yet comes back empty."""
     _, _, json_response = _app()
