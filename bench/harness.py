@@ -194,12 +194,15 @@ def measure(
     sends ``warmup_per_worker`` unmeasured requests (to open connections),
     then all start together.
 
-    A request is an error when it raises, or when its status is >= 400 and
-    not listed in ``expected_status``.
+    A request is an error when it raises (connection refused, timeout, ...),
+    or when its status is >= 400 and not listed in ``expected_status``.
 
-    Returns a dict with ``target``, ``label``, ``concurrency``, ``n``,
-    ``errors``, ``rps``, ``p50_ms``, ``p99_ms``, ``mean_ms``, ``max_ms``,
-    ``elapsed_s``, ``status_counts`` and a few ``error_samples``.
+    Returns a dict with ``target``, ``label``, ``concurrency``, ``n`` (all
+    measured requests), ``ok``, ``errors``, ``rps``, ``attempt_rps``,
+    ``p50_ms``, ``p99_ms``, ``mean_ms``, ``max_ms``, ``elapsed_s``,
+    ``status_counts`` and a few ``error_samples``. ``rps`` and the latency
+    figures cover successful requests only (``ok / elapsed``), so a failing
+    server cannot look fast; ``attempt_rps`` is ``n / elapsed``.
     """
     if concurrency < 1:
         raise BenchError("concurrency must be >= 1")
@@ -217,6 +220,7 @@ def measure(
     issued = 0
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
+    attempts = 0
     errors = 0
     error_samples: list[str] = []
     setup_failures: list[BaseException] = []
@@ -234,14 +238,16 @@ def measure(
             return True
 
     def record(latency_s: float, status: str, is_error: bool, detail: str) -> None:
-        nonlocal errors
+        nonlocal attempts, errors
         with lock:
-            latencies.append(latency_s)
+            attempts += 1
             statuses[status] += 1
             if is_error:
                 errors += 1
                 if len(error_samples) < max_error_samples:
                     error_samples.append(detail)
+            else:
+                latencies.append(latency_s)
 
     def worker() -> None:
         session: Optional[requests.Session] = None
@@ -296,19 +302,21 @@ def measure(
         raise BenchError(f"[{target.name}] {label}: worker setup failed: {setup_failures[0]!r}")
 
     lat_sorted = sorted(latencies)
-    n = len(lat_sorted)
+    ok = len(lat_sorted)
     return {
         "target": target.name,
         "base_url": target.base_url,
         "label": label,
         "concurrency": concurrency,
-        "n": n,
+        "n": attempts,
+        "ok": ok,
         "errors": errors,
-        "rps": round(n / elapsed, 2) if elapsed > 0 else 0.0,
+        "rps": round(ok / elapsed, 2) if elapsed > 0 else 0.0,
+        "attempt_rps": round(attempts / elapsed, 2) if elapsed > 0 else 0.0,
         "p50_ms": round(_percentile(lat_sorted, 50) * 1000, 2),
         "p99_ms": round(_percentile(lat_sorted, 99) * 1000, 2),
-        "mean_ms": round(sum(lat_sorted) / n * 1000, 2) if n else 0.0,
-        "max_ms": round(lat_sorted[-1] * 1000, 2) if n else 0.0,
+        "mean_ms": round(sum(lat_sorted) / ok * 1000, 2) if ok else 0.0,
+        "max_ms": round(lat_sorted[-1] * 1000, 2) if ok else 0.0,
         "elapsed_s": round(elapsed, 3),
         "duration_s": duration_s,
         "total": total,

@@ -50,6 +50,9 @@ def make_test_env() -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_hex(32),
         "EVENT_RETRY_DELAY_MS": "100",
         "OUTBOX_POLL_SECONDS": "0.2",
+        # Every test logs in from 127.0.0.1: a per-IP login limit of 30/min
+        # would turn into 429s. Rate-limit tests start their own gateway.
+        "LOGIN_RATE_PER_MINUTE": os.environ.get("LOGIN_RATE_PER_MINUTE", "100000"),
         "SLATE_TEST_RUN": run_id,
         "SLATE_TEST_VHOST": vhost,
     }
