@@ -28,9 +28,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 
 import requests
 
@@ -170,27 +170,51 @@ def build_parser() -> argparse.ArgumentParser:
         description="Benchmark auth and persons endpoints of Slate (and optionally Zou).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--slate", default=os.environ.get("SLATE_URL", SLATE_DEFAULT_URL),
-                   help="Slate base URL (env SLATE_URL)")
+    p.add_argument(
+        "--slate", default=os.environ.get("SLATE_URL", SLATE_DEFAULT_URL), help="Slate base URL (env SLATE_URL)"
+    )
     p.add_argument("--no-slate", action="store_true", help="do not benchmark Slate")
-    p.add_argument("--zou", nargs="?", const=ZOU_DEFAULT_URL, default=None,
-                   help=f"also benchmark Zou at this URL (bare --zou: {ZOU_DEFAULT_URL})")
-    p.add_argument("--email", default=os.environ.get("ADMIN_EMAIL", "admin@example.com"),
-                   help="Slate admin email (env ADMIN_EMAIL)")
-    p.add_argument("--password", default=os.environ.get("ADMIN_PASSWORD"),
-                   help="Slate admin password (env ADMIN_PASSWORD; required for Slate)")
-    p.add_argument("--zou-email", default=os.environ.get("ZOU_ADMIN_EMAIL", ZOU_DEFAULT_EMAIL),
-                   help="Zou admin email (env ZOU_ADMIN_EMAIL)")
-    p.add_argument("--zou-password", default=os.environ.get("ZOU_ADMIN_PASSWORD", ZOU_DEFAULT_PASSWORD),
-                   help="Zou admin password (env ZOU_ADMIN_PASSWORD)")
-    p.add_argument("--duration", type=float, default=10.0,
-                   help="seconds per (scenario, concurrency, target) run")
-    p.add_argument("--total", type=int, default=None,
-                   help="also stop each run after this many requests")
-    p.add_argument("--concurrency", type=parse_concurrency, default=parse_concurrency("1,8,32"),
-                   help="comma-separated thread counts")
-    p.add_argument("--scenarios", type=parse_scenarios, default=list(SCENARIOS),
-                   help="comma-separated subset of " + ",".join(SCENARIOS))
+    p.add_argument(
+        "--zou",
+        nargs="?",
+        const=ZOU_DEFAULT_URL,
+        default=None,
+        help=f"also benchmark Zou at this URL (bare --zou: {ZOU_DEFAULT_URL})",
+    )
+    p.add_argument(
+        "--email",
+        default=os.environ.get("ADMIN_EMAIL", "admin@example.com"),
+        help="Slate admin email (env ADMIN_EMAIL)",
+    )
+    p.add_argument(
+        "--password",
+        default=os.environ.get("ADMIN_PASSWORD"),
+        help="Slate admin password (env ADMIN_PASSWORD; required for Slate)",
+    )
+    p.add_argument(
+        "--zou-email",
+        default=os.environ.get("ZOU_ADMIN_EMAIL", ZOU_DEFAULT_EMAIL),
+        help="Zou admin email (env ZOU_ADMIN_EMAIL)",
+    )
+    p.add_argument(
+        "--zou-password",
+        default=os.environ.get("ZOU_ADMIN_PASSWORD", ZOU_DEFAULT_PASSWORD),
+        help="Zou admin password (env ZOU_ADMIN_PASSWORD)",
+    )
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per (scenario, concurrency, target) run")
+    p.add_argument("--total", type=int, default=None, help="also stop each run after this many requests")
+    p.add_argument(
+        "--concurrency",
+        type=parse_concurrency,
+        default=parse_concurrency("1,8,32"),
+        help="comma-separated thread counts",
+    )
+    p.add_argument(
+        "--scenarios",
+        type=parse_scenarios,
+        default=list(SCENARIOS),
+        help="comma-separated subset of " + ",".join(SCENARIOS),
+    )
     p.add_argument("--persons", type=int, default=1000, help="seed targets to at least this many persons")
     p.add_argument("--timeout", type=float, default=30.0, help="per-request timeout (s)")
     p.add_argument("--name", default="auth", help="output file prefix")
@@ -198,19 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.duration <= 0:
         parser.error("--duration must be > 0")
 
     try:
-        slate: Optional[Target] = None
+        slate: Target | None = None
         if not args.no_slate:
             if not args.password:
                 parser.error("Slate admin password missing: pass --password or set ADMIN_PASSWORD")
             slate = Target("slate", args.slate, args.email, args.password, timeout_s=args.timeout)
-        zou: Optional[Target] = None
+        zou: Target | None = None
         if args.zou:
             zou = Target("zou", args.zou, args.zou_email, args.zou_password, timeout_s=args.timeout)
         targets = [t for t in (slate, zou) if t is not None]
@@ -229,11 +253,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for conc in args.concurrency:
                 # Interleave targets per level so machine drift hits both alike.
                 for t in targets:
-                    res = measure(t, scenario, scenario_request(t, scenario), conc,
-                                  duration_s=args.duration, total=args.total)
+                    res = measure(
+                        t, scenario, scenario_request(t, scenario), conc, duration_s=args.duration, total=args.total
+                    )
                     results[t.name].append(res)
-                    log(f"[{t.name}] {scenario:<14} c={conc:<3} n={res['n']:<6} err={res['errors']:<4} "
-                        f"rps={res['rps']:<9} p50={res['p50_ms']}ms p99={res['p99_ms']}ms")
+                    log(
+                        f"[{t.name}] {scenario:<14} c={conc:<3} n={res['n']:<6} err={res['errors']:<4} "
+                        f"rps={res['rps']:<9} p50={res['p50_ms']}ms p99={res['p99_ms']}ms"
+                    )
                     if res["error_samples"]:
                         log(f"    first error: {res['error_samples'][0]}")
     except (BenchError, requests.RequestException) as exc:
@@ -248,8 +275,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "total": args.total,
         "persons": args.persons,
     }
-    compare(results.get("slate", []), results.get("zou", []), name=args.name,
-            out_dir=args.out_dir, meta=meta)
+    compare(results.get("slate", []), results.get("zou", []), name=args.name, out_dir=args.out_dir, meta=meta)
     total_errors = sum(r["errors"] for rs in results.values() for r in rs)
     return 1 if total_errors else 0
 

@@ -36,14 +36,21 @@ class FakeState:
         self.tokens: set[str] = set()
         self.lock = threading.Lock()
         self.persons: list[dict[str, Any]] = [
-            {"id": str(uuid.uuid4()), "first_name": "Super", "last_name": "Admin",
-             "email": email, "active": True, "role": "admin"}
+            {
+                "id": str(uuid.uuid4()),
+                "first_name": "Super",
+                "last_name": "Admin",
+                "email": email,
+                "active": True,
+                "role": "admin",
+            }
         ]
 
 
 def make_handler(state: FakeState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # avoid 40 ms delayed-ACK stalls on keep-alive
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             pass

@@ -30,9 +30,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Collection, Mapping, Optional, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -67,8 +68,7 @@ def assert_loopback(url: str) -> None:
     host = (parts.hostname or "").lower()
     if host not in LOOPBACK_HOSTS:
         raise BenchError(
-            f"refusing non-loopback host {host!r} in {url!r} "
-            f"(allowed: {', '.join(sorted(LOOPBACK_HOSTS))})"
+            f"refusing non-loopback host {host!r} in {url!r} (allowed: {', '.join(sorted(LOOPBACK_HOSTS))})"
         )
 
 
@@ -104,7 +104,7 @@ class Target:
     email: str
     password: str
     timeout_s: float = 30.0
-    _token: Optional[str] = field(default=None, init=False, repr=False)
+    _token: str | None = field(default=None, init=False, repr=False)
     _local: threading.local = field(default_factory=threading.local, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -132,8 +132,7 @@ class Target:
                 )
             if resp.status_code != 200:
                 raise BenchError(
-                    f"[{self.name}] login as {self.email} failed: "
-                    f"HTTP {resp.status_code} {resp.text[:200]!r}"
+                    f"[{self.name}] login as {self.email} failed: HTTP {resp.status_code} {resp.text[:200]!r}"
                 )
             try:
                 token = resp.json()["access_token"]
@@ -151,7 +150,7 @@ class Target:
 
     def session(self) -> requests.Session:
         """The calling thread's authenticated session (created on first use)."""
-        sess: Optional[requests.Session] = getattr(self._local, "session", None)
+        sess: requests.Session | None = getattr(self._local, "session", None)
         if sess is None:
             sess = self.new_session()
             self._local.session = sess
@@ -159,7 +158,7 @@ class Target:
 
     def close_session(self) -> None:
         """Close the calling thread's session, if any."""
-        sess: Optional[requests.Session] = getattr(self._local, "session", None)
+        sess: requests.Session | None = getattr(self._local, "session", None)
         if sess is not None:
             sess.close()
             self._local.session = None
@@ -178,8 +177,8 @@ def measure(
     label: str,
     make_request: MakeRequest,
     concurrency: int,
-    duration_s: Optional[float] = None,
-    total: Optional[int] = None,
+    duration_s: float | None = None,
+    total: int | None = None,
     *,
     expected_status: Collection[int] = (),
     warmup_per_worker: int = 1,
@@ -250,7 +249,7 @@ def measure(
                 latencies.append(latency_s)
 
     def worker() -> None:
-        session: Optional[requests.Session] = None
+        session: requests.Session | None = None
         try:
             session = target.session()
             for _ in range(warmup_per_worker):
@@ -284,8 +283,7 @@ def measure(
             target.close_session()
 
     threads = [
-        threading.Thread(target=worker, name=f"bench-{target.name}-{i}", daemon=True)
-        for i in range(concurrency)
+        threading.Thread(target=worker, name=f"bench-{target.name}-{i}", daemon=True) for i in range(concurrency)
     ]
     for t in threads:
         t.start()
@@ -346,13 +344,13 @@ def _redacted_argv() -> list[str]:
     return argv
 
 
-def _ratio(numerator: Optional[float], denominator: Optional[float]) -> Optional[float]:
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or denominator is None or denominator == 0:
         return None
     return round(numerator / denominator, 3)
 
 
-def _fmt(value: Optional[float], spec: str = ".1f") -> str:
+def _fmt(value: float | None, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
 
@@ -362,7 +360,7 @@ def compare(
     *,
     name: str = "bench",
     out_dir: Path | str = DEFAULT_OUT_DIR,
-    meta: Optional[Mapping[str, Any]] = None,
+    meta: Mapping[str, Any] | None = None,
     stream: Any = None,
 ) -> Path:
     """Print a Slate-vs-Zou table and write it as JSON; return the JSON path.
@@ -418,7 +416,7 @@ def compare(
         )
     print("rps x = Slate rps / Zou rps; p99 x = Zou p99 / Slate p99 (both: >1 means Slate is better)", file=out)
 
-    now = _dt.datetime.now(_dt.timezone.utc)
+    now = _dt.datetime.now(_dt.UTC)
     doc = {
         "name": name,
         "date": now.isoformat(timespec="seconds"),
