@@ -1,0 +1,72 @@
+"""The files service on the real broker and database, neighbours replaced by
+the events they would publish."""
+
+import uuid
+
+import pytest
+from kombu import Connection, Producer
+from slatekit.events import EVENTS_EXCHANGE, envelope
+from slatekit.rpc_client import RemoteError
+from slatekit.testing import wait_until
+from slate_files.service import FilesService
+
+ADMIN = {"role": "admin", "user_id": str(uuid.uuid4())}
+
+
+def publish(amqp, name, record):
+    with Connection(amqp) as conn:
+        producer = Producer(conn.default_channel, exchange=EVENTS_EXCHANGE)
+        EVENTS_EXCHANGE.declare(channel=conn.default_channel)
+        body = envelope(name, {}, source="test", record=record)
+        producer.publish(body, routing_key=name, serializer="json")
+
+
+@pytest.fixture
+def world(run_service, rpc, slate_env):
+    run_service(FilesService)
+    amqp = slate_env["AMQP_URI"]
+    ids = {k: str(uuid.uuid4()) for k in ("project", "seq", "shot", "tt", "task")}
+    publish(amqp, "project:new", {"id": ids["project"], "name": "Caminandes", "updated_at": "2024-01-01T00:00:00"})
+    publish(amqp, "sequence:new", {"id": ids["seq"], "name": "SQ01", "project_id": ids["project"], "type": "Sequence"})
+    publish(amqp, "shot:new", {"id": ids["shot"], "name": "SH010", "project_id": ids["project"],
+                               "parent_id": ids["seq"], "type": "Shot"})
+    publish(amqp, "task-type:new", {"id": ids["tt"], "name": "Animation"})
+    publish(amqp, "task:new", {"id": ids["task"], "name": "main", "project_id": ids["project"],
+                               "entity_id": ids["shot"], "task_type_id": ids["tt"]})
+
+    def task_known():
+        try:
+            rpc.call("files", "working_file_path", {"task_id": ids["task"], "body": {}}, ADMIN)
+            return True
+        except RemoteError:
+            return False
+
+    wait_until(task_known, timeout=15, what="task projected")
+    return ids
+
+
+def test_new_working_file_increments_revision_and_builds_path(world, rpc):
+    first = rpc.call("files", "new_working_file", {"task_id": world["task"], "body": {"name": "main"}}, ADMIN)
+    second = rpc.call("files", "new_working_file", {"task_id": world["task"], "body": {"name": "main"}}, ADMIN)
+    assert (first["revision"], second["revision"]) == (1, 2)
+    assert second["path"] == "/simple/productions/caminandes/shots/sq01/sh010/animation/caminandes_sq01_sh010_animation_main_v002"
+    assert second["type"] == "WorkingFile" and second["entity_id"] == world["shot"]
+    last = rpc.call("files", "last_working_files", {"task_id": world["task"]}, ADMIN)
+    assert last["main"]["id"] == second["id"]
+
+
+def test_output_file_revisions_and_duplicate_is_refused(world, rpc):
+    ot = rpc.call("files", "crud_create", {"model": "output-types", "body": {"name": "Cache"}}, ADMIN)
+    body = {"output_type_id": ot["id"], "task_type_id": world["tt"], "revision": 0, "extension": "abc"}
+    a = rpc.call("files", "new_entity_output_file", {"entity_id": world["shot"], "body": body}, ADMIN)
+    b = rpc.call("files", "new_entity_output_file", {"entity_id": world["shot"], "body": body}, ADMIN)
+    assert (a["revision"], b["revision"]) == (1, 2)
+    assert b["path"].endswith("caminandes_sq01_sh010_cache_main_v002.abc")
+    with pytest.raises(Exception) as err:
+        rpc.call("files", "new_entity_output_file",
+                 {"entity_id": world["shot"], "body": {**body, "revision": 2}}, ADMIN)
+    assert "already exists" in str(err.value)
+    last = rpc.call("files", "entity_last_output_files", {"entity_id": world["shot"]}, ADMIN)
+    assert list(last) == [b["id"]]
+    nxt = rpc.call("files", "next_entity_output_revision", {"entity_id": world["shot"], "body": body}, ADMIN)
+    assert nxt == {"next_revision": 3}
