@@ -88,3 +88,135 @@ def new_session_id() -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+# ---------------------------------------------------------------- emails
+def normalize_email(value) -> str:
+    """Zou's checks on an address, with its messages; returns it lower-cased.
+
+    Raises ValueError with a user-facing message."""
+    if not isinstance(value, str):
+        raise ValueError("An email address must be a string.")
+    email = value.strip()
+    if "@" not in email:
+        raise ValueError("An email address must have an @-sign.")
+    local, _, domain_part = email.rpartition("@")
+    if not local:
+        raise ValueError("There must be something before the @-sign.")
+    if not domain_part:
+        raise ValueError("There must be something after the @-sign.")
+    if any(c.isspace() for c in local):
+        raise ValueError("The email address contains invalid characters before the @-sign: SPACE.")
+    if any(c.isspace() for c in domain_part) or "@" in local:
+        raise ValueError("The part after the @-sign contains invalid characters.")
+    return email.lower()
+
+
+# ---------------------------------------------------------------- second factor
+RECOVERY_CODE_COUNT = 16
+RECOVERY_CODE_LENGTH = 10
+_RECOVERY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+# Recovery codes carry ~51 bits of randomness each: a lighter bcrypt cost than
+# passwords keeps enabling 2FA (16 hashes) fast without making them guessable.
+RECOVERY_CODE_ROUNDS = 8
+TWO_FACTOR_FALLBACKS = {
+    "totp": ("fido", "email_otp"),
+    "email_otp": ("fido", "totp"),
+    "fido": ("totp", "email_otp"),
+}
+
+
+def new_recovery_codes() -> list[str]:
+    return [
+        "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+        for _ in range(RECOVERY_CODE_COUNT)
+    ]
+
+
+def hash_recovery_codes(codes: list[str]) -> list[bytes]:
+    return [bcrypt.hashpw(c.encode(), bcrypt.gensalt(rounds=RECOVERY_CODE_ROUNDS)) for c in codes]
+
+
+def match_recovery_code(code: str, hashes: list[bytes] | None) -> int | None:
+    """Index of the stored hash matching ``code`` (to remove it: single use)."""
+    if not isinstance(code, str) or not code or not hashes:
+        return None
+    candidate = code.strip().upper().encode()[:72]
+    for i, h in enumerate(hashes):
+        try:
+            if bcrypt.checkpw(candidate, bytes(h)):
+                return i
+        except ValueError:
+            continue
+    return None
+
+
+def enabled_methods(totp: bool, email_otp: bool, fido: bool) -> list[str]:
+    """Zou's ``two_factor_authentication_enabled`` list."""
+    methods = ["recovery_code"]
+    if totp:
+        methods.append("totp")
+    if email_otp:
+        methods.append("email_otp")
+    if fido:
+        methods.append("fido")
+    return methods
+
+
+def preferred_after_disable(preferred: str | None, disabled: str, enabled: dict) -> str | None:
+    """The preferred method once ``disabled`` is turned off (``enabled``: method → bool)."""
+    if not any(enabled.values()):
+        return None
+    if preferred != disabled:
+        return preferred
+    for fallback in TWO_FACTOR_FALLBACKS[disabled]:
+        if enabled.get(fallback):
+            return fallback
+    return None
+
+
+def pkce_challenge(verifier: str) -> str:
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def new_reset_token() -> str:
+    """Zou's 64-character upper-case alphanumeric reset token."""
+    return "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(64))
+
+
+# ---------------------------------------------------------------- calendar
+def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
+    import calendar
+
+    if not 1 <= month <= 12:
+        raise ValueError("month")
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, 1), dt.date(year, month, last)
+
+
+def year_bounds(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def week_bounds(year: int, week: int) -> tuple[dt.date, dt.date]:
+    start = dt.date.fromisocalendar(year, week, 1)
+    return start, start + dt.timedelta(days=6)
+
+
+def presence_rows(year: int, month: int, persons: list[tuple[str, str]], logs: dict[str, list[dt.datetime]]) -> list[list[str]]:
+    """Zou's presence sheet: a header of day numbers, one row per person with
+    ``X`` on each day they logged in from the desktop."""
+    import calendar
+
+    days = calendar.monthrange(year, month)[1]
+    rows = [[str(year)] + [str(d) for d in range(1, days + 1)]]
+    for person_id, full_name in persons:
+        row = [full_name] + [""] * days
+        for when in logs.get(person_id, []):
+            if when.year == year and when.month == month:
+                row[when.day] = "X"
+        rows.append(row)
+    return rows

@@ -214,3 +214,37 @@ class DesktopLoginLog(BaseColumns, Base):
         UUID(as_uuid=False), ForeignKey("person.id", ondelete="CASCADE"), index=True, nullable=False
     )
     date: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=now)
+
+
+class HardwareItem(BaseColumns, Base):
+    """Studio hardware (workstations, tablets…) for budget forecasts."""
+
+    __tablename__ = "hardware_item"
+    name: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
+    short_name: Mapped[str] = mapped_column(String(20), nullable=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    monthly_cost: Mapped[int | None] = mapped_column(Integer, default=0)
+    inventory_amount: Mapped[int | None] = mapped_column(Integer, default=0)
+
+
+class HardwareItemDepartmentLink(BaseColumns, Base):
+    __tablename__ = "hardware_item_department_link"
+    department_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False), ForeignKey("department.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    hardware_item_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False), ForeignKey("hardware_item.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    __table_args__ = (UniqueConstraint("hardware_item_id", "department_id", name="hardware_item_department_link_uc"),)
+
+
+class SoftwareDepartmentLink(BaseColumns, Base):
+    """A software licence used by a department. Software rows belong to the
+    files service: ``software_id`` is a plain UUID, no foreign key."""
+
+    __tablename__ = "software_department_link"
+    department_id: Mapped[str] = mapped_column(
+        UUID(as_uuid=False), ForeignKey("department.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    software_id: Mapped[str] = mapped_column(UUID(as_uuid=False), index=True, nullable=False)
+    __table_args__ = (UniqueConstraint("department_id", "software_id", name="software_department_link_uc"),)

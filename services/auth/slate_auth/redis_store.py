@@ -18,3 +18,24 @@ def client() -> redis.Redis:
 
 def revoke_session(sid: str, ttl_seconds: int) -> None:
     client().set(f"slate:revoked:{sid}", "1", ex=max(1, int(ttl_seconds)))
+
+
+# Short-lived secrets shared by every replica: password-reset tokens, email
+# OTP counters, app-login codes, WebAuthn ceremony states.
+def put(key: str, value: str, ttl_seconds: int) -> None:
+    client().set(f"slate:auth:{key}", value, ex=max(1, int(ttl_seconds)))
+
+
+def get(key: str) -> str | None:
+    value = client().get(f"slate:auth:{key}")
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def take(key: str) -> str | None:
+    """Read and delete at once: of two concurrent readers only one gets it."""
+    value = client().getdel(f"slate:auth:{key}")
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def drop(key: str) -> None:
+    client().delete(f"slate:auth:{key}")

@@ -12,7 +12,8 @@ SELF_WRITABLE = (
     "display_date_format", "notifications_enabled", "notifications_slack_enabled",
     "notifications_slack_userid", "notifications_mattermost_enabled",
     "notifications_mattermost_userid", "notifications_discord_enabled",
-    "notifications_discord_userid", "desktop_login", "data",
+    "notifications_discord_userid", "desktop_login", "data", "email", "position", "seniority",
+    "contract_type",
 )
 # Fields an admin may also set.
 ADMIN_WRITABLE = SELF_WRITABLE + (
@@ -22,7 +23,20 @@ ADMIN_WRITABLE = SELF_WRITABLE + (
 )
 
 
+# What POST /data/persons accepts: the person's columns, its password and
+# departments; other keys are refused like Zou's "invalid keyword argument".
+CREATE_ACCEPTED = {c.key for c in Person.__table__.columns} | {"password", "departments", "full_name", "type"}
+
+
+def normalise_person(p: Person) -> None:
+    """Zou stores country codes upper-cased."""
+    if p.country:
+        p.country = p.country.strip().upper()[:2]
+
+
 def person_full(p: Person, relations: bool = True) -> dict:
+    """Zou's ``serialize_safe``: every public column, never a secret (those
+    live in ``credential``); ``departments`` with relations."""
     doc = row_dict(p, type_name="Person")
     doc["full_name"] = p.full_name
     if relations:
@@ -30,7 +44,9 @@ def person_full(p: Person, relations: bool = True) -> dict:
     return doc
 
 
-def person_minimal(p: Person) -> dict:
+def person_minimal(p: Person, relations: bool = True) -> dict:
+    """Zou's ``present_minimal``: 12 keys, no email; ``departments`` is empty
+    without relations."""
     return {
         "id": p.id,
         "type": "Person",
@@ -39,7 +55,7 @@ def person_minimal(p: Person) -> dict:
         "full_name": p.full_name,
         "has_avatar": p.has_avatar,
         "active": p.active,
-        "departments": [d.id for d in p.departments],
+        "departments": [d.id for d in p.departments] if relations else [],
         "studio_id": p.studio_id,
         "role": p.role,
         "desktop_login": p.desktop_login,
@@ -61,12 +77,23 @@ def person_client(p: Person) -> dict:
     }
 
 
-def person_for(reader_role: str | None, reader_id: str | None, p: Person) -> dict:
-    if reader_role in ("admin", "manager") or reader_id == p.id:
-        return person_full(p)
-    if reader_role in ("client", "vendor"):
+def person_for(reader_role: str | None, p: Person, relations: bool | None = None) -> dict:
+    """One person as ``GET /data/persons/<id>`` shows it to a reader."""
+    if reader_role in ("admin", "manager"):
+        return person_full(p, relations=relations is not False)
+    if reader_role == "client":
         return person_client(p)
-    return person_minimal(p)
+    return person_minimal(p, relations=relations is not False)
+
+
+def person_in_list(reader_role: str | None, p: Person, relations: bool = False) -> dict:
+    """One person in ``GET /data/persons``: admins get full rows (departments
+    only with ``?relations=true``), others the minimal view."""
+    if reader_role == "admin":
+        return person_full(p, relations=relations)
+    if reader_role == "client":
+        return person_client(p)
+    return person_minimal(p, relations=relations)
 
 
 def organisation_dump(o, sensitive: bool) -> dict:
@@ -77,4 +104,4 @@ def organisation_dump(o, sensitive: bool) -> dict:
     return doc
 
 
-__all__ = ["person_for", "person_full", "person_minimal", "organisation_dump", "to_json"]
+__all__ = ["person_for", "person_in_list", "person_full", "person_minimal", "organisation_dump", "to_json"]
