@@ -102,19 +102,28 @@ class Subscriber(Consumer):
             self.queue_consumer.requeue_message(message)
 
     def handle_result(self, message, body, worker_ctx, result=None, exc_info=None):
-        if exc_info is None:
-            self.queue_consumer.ack_message(message)
-            return result, exc_info
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
         name = body.get("name") if isinstance(body, dict) else None
+        extra = {
+            "event_name": name,
+            "event_id": worker_ctx.data.get("event_id"),
+            "trace_id": worker_ctx.data.get("trace_id"),
+            "entrypoint": f"{self.container.service_name}.{self.method_name}",
+            "attempt": attempt,
+            "queue": self.main_name,
+        }
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            log.info("event handled", extra=extra)
+            return result, exc_info
         try:
             if attempt >= self.retry_limit:
                 log.error(
-                    "event parked in %s after %s attempts: %s",
+                    "event parked in %s after %s attempts: %r",
                     self.dead_name,
                     attempt,
                     exc_info[1],
-                    extra={"event_name": name, "event_id": worker_ctx.data.get("event_id")},
+                    extra=extra,
                 )
                 self._republish(body, message, DEAD_EXCHANGE, self.dead_name, attempt, None)
             else:
@@ -124,7 +133,7 @@ class Subscriber(Consumer):
                     attempt,
                     delay,
                     exc_info[1],
-                    extra={"event_name": name, "event_id": worker_ctx.data.get("event_id")},
+                    extra=extra,
                 )
                 self._republish(body, message, RETRY_EXCHANGE, self.retry_name, attempt + 1, delay)
         except Exception:  # noqa: BLE001 - could not park it: let the broker redeliver

@@ -24,7 +24,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("trace_id", "user_id", "entrypoint", "event_id", "event_name", "project_id", "status", "path", "method", "duration_ms"):
+        for key in ("trace_id", "user_id", "entrypoint", "event_id", "event_name", "project_id", "status", "path", "method", "duration_ms", "attempt", "queue"):
             value = getattr(record, key, None)
             if value is not None:
                 doc[key] = value

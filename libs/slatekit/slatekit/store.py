@@ -15,11 +15,14 @@ finds its id taken and is skipped, so handlers stay idempotent.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import os
+import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import eventlet
 from eventlet.event import Event
@@ -33,14 +36,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
+    delete,
     func,
     insert,
     select,
     update,
-    delete,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert as pg_insert
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import config, db
@@ -50,7 +53,14 @@ log = logging.getLogger(__name__)
 
 
 def outbox_tables(metadata: MetaData) -> tuple[Table, Table]:
-    """Declare the outbox and inbox tables on a service's metadata."""
+    """Declare the outbox and inbox tables on a service's metadata.
+
+    Idempotent: a second call returns the tables already declared (Store and
+    the relay call it again at setup; redeclaring with ``extend_existing``
+    would add a second ``ix_outbox_published_at`` index to the metadata).
+    """
+    if "outbox" in metadata.tables and "inbox" in metadata.tables:
+        return metadata.tables["outbox"], metadata.tables["inbox"]
     outbox = Table(
         "outbox",
         metadata,
@@ -92,9 +102,25 @@ class Caller:
 
 
 class OutboxRelay(SharedExtension):
-    """Publishes a service's outbox rows; one per service container."""
+    """Publishes a service's outbox rows; one per service container.
+
+    Each pass locks a batch of unpublished rows (``FOR UPDATE SKIP LOCKED``, so
+    replicas share the work), publishes them with publisher confirms, then
+    marks them in the same transaction. A crash after the publish and before
+    the commit republishes the batch: consumers dedupe by ``event_id`` (inbox).
+    Broker or database errors never end the loop: it logs, waits, reconnects.
+    Published rows older than ``PRUNE_AFTER_HOURS`` are deleted every
+    ``PRUNE_EVERY_SECONDS``.
+    """
 
     batch = 200
+    retry_seconds = 1.0
+    PRUNE_EVERY_SECONDS = 600.0
+    PRUNE_AFTER_HOURS = 24
+    # Test-only fault hook: called with the batch after it was published and
+    # confirmed, before it is marked (F14). Raising here leaves the rows
+    # unpublished in the database although the broker has them.
+    after_publish = None
 
     def __init__(self, service: str | None = None, metadata: MetaData | None = None):
         self.service = service
@@ -102,6 +128,9 @@ class OutboxRelay(SharedExtension):
         self._wake = Event()
         self._gt = None
         self._running = False
+        self._last_prune = float("-inf")  # prune once at start
+        self.published_total = 0
+        self.errors_total = 0
 
     @property
     def sharing_key(self):
@@ -112,6 +141,11 @@ class OutboxRelay(SharedExtension):
         self.outbox, _ = outbox_tables(self.metadata)
         self.engine = db.engine_for(self.service)
         self.amqp_uri = self.container.config.get("AMQP_URI") or config.amqp_uri()
+        if (config.get("SLATE_ENV") == "test" and os.environ.get("SLATE_FAULT_RELAY_EXIT_AFTER_PUBLISH")
+                and self.after_publish is None):
+            # Process-level F14 for subprocess fault tests: die like SIGKILL
+            # right after the first confirmed publish, before marking.
+            self.after_publish = _exit_now
 
     def start(self):
         self._running = True
@@ -139,14 +173,27 @@ class OutboxRelay(SharedExtension):
     def _run(self):
         poll = config.get_float("OUTBOX_POLL_SECONDS") or 0.5
         conn = None
+        failing = False
         while self._running:
             try:
                 if conn is None:
-                    conn = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+                    conn = Connection(
+                        self.amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5
+                    )
                     conn.ensure_connection(max_retries=1)
                 published = self.drain(conn)
-            except Exception:  # noqa: BLE001 - the relay must survive broker and DB faults
-                log.exception("outbox relay error; retrying")
+                if failing:
+                    log.info("outbox relay recovered", extra={"entrypoint": "outbox_relay"})
+                    failing = False
+                self.maybe_prune()
+            except Exception as exc:  # noqa: BLE001 - the relay must survive broker and DB faults
+                self.errors_total += 1
+                if not failing:
+                    log.exception("outbox relay error; retrying every %ss", self.retry_seconds,
+                                  extra={"entrypoint": "outbox_relay"})
+                else:
+                    log.warning("outbox relay still failing: %r", exc, extra={"entrypoint": "outbox_relay"})
+                failing = True
                 if conn is not None:
                     try:
                         conn.release()
@@ -154,14 +201,17 @@ class OutboxRelay(SharedExtension):
                         pass
                 conn = None
                 published = 0
-                eventlet.sleep(1)
+                eventlet.sleep(self.retry_seconds)
             if published:
                 continue
             with eventlet.Timeout(poll, False):
                 self._wake.wait()
             self._wake = Event()
         if conn is not None:
-            conn.release()
+            try:
+                conn.release()
+            except Exception:  # noqa: BLE001
+                pass
 
     def drain(self, conn: Connection) -> int:
         """Publish one batch; returns how many were published."""
@@ -188,18 +238,50 @@ class OutboxRelay(SharedExtension):
                     type=row.name,
                     headers={"slate_source": self.service, "trace_id": body.get("trace_id") or ""},
                 )
+                log.info(
+                    "event published",
+                    extra={"event_name": row.name, "event_id": body.get("event_id"),
+                           "trace_id": body.get("trace_id"), "project_id": body.get("project_id"),
+                           "entrypoint": "outbox_relay"},
+                )
+            if self.after_publish is not None:
+                self.after_publish(rows)
             session.execute(
                 update(self.outbox)
                 .where(self.outbox.c.id.in_([r.id for r in rows]))
                 .values(published_at=utcnow())
             )
+        self.published_total += len(rows)
         return len(rows)
+
+    def maybe_prune(self, force: bool = False) -> int:
+        """Delete old published rows, at most every ``PRUNE_EVERY_SECONDS``."""
+        now = time.monotonic()
+        if not force and now - self._last_prune < self.PRUNE_EVERY_SECONDS:
+            return 0
+        self._last_prune = now
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                delete(self.outbox).where(
+                    self.outbox.c.published_at < utcnow() - dt.timedelta(hours=self.PRUNE_AFTER_HOURS)
+                )
+            )
+        pruned = res.rowcount or 0
+        if pruned:
+            log.info("pruned %s published outbox rows", pruned, extra={"entrypoint": "outbox_relay"})
+        return pruned
+
+
+def _exit_now(rows):
+    log.error("fault hook: exiting after publishing %s events, before marking them", len(rows))
+    logging.shutdown()
+    os._exit(137)
 
 
 class StoreHandle:
     """What a worker sees as ``self.store``."""
 
-    def __init__(self, provider: "Store", worker_ctx):
+    def __init__(self, provider: Store, worker_ctx):
         self._provider = provider
         self._ctx = worker_ctx
         self.caller = Caller(worker_ctx.data or {})

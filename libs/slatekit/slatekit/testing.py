@@ -125,3 +125,145 @@ def rpc(slate_env):
     pool = RpcPool(slate_env["AMQP_URI"])
     yield pool
     pool.close()
+
+
+def create_service_schema(service: str, metadata) -> None:
+    """Give a test-only service a login role, a schema and the tables of
+    ``metadata`` in this run's database (as ``make migrate`` does for real
+    services, without alembic). Idempotent: existing tables are kept."""
+    from sqlalchemy import text
+
+    from . import migrate
+
+    admin = db.admin_url()
+    migrate.ensure_schema(admin, service)
+    eng = db.engine_for(service)
+    with eng.begin() as conn:
+        conn.execute(text("SELECT 1"))
+        metadata.create_all(conn)
+
+
+def drop_service_schema(service: str) -> None:
+    """Drop a test service's schema (its tables go with it)."""
+    from psycopg2 import sql
+
+    from . import migrate
+
+    conn = migrate._connect(db.admin_url())
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(service)))
+    conn.close()
+
+
+@pytest.fixture
+def service_schema(slate_env):
+    """``service_schema(name, metadata)``: a role + schema + tables for a
+    test-only service, dropped after the test."""
+    made = []
+
+    def make(service: str, metadata):
+        create_service_schema(service, metadata)
+        made.append(service)
+        return db.engine_for(service)
+
+    yield make
+    for service in made:
+        db.engine_for(service).dispose()
+        drop_service_schema(service)
+
+
+class EventProbe:
+    """An exclusive queue bound to ``slate.events`` (routing key ``#`` by
+    default): sees every event published on the run's vhost, as an external
+    subscriber would. ``wait_for`` drains until a condition holds."""
+
+    def __init__(self, amqp_uri: str | None = None, routing_key: str = "#"):
+        from kombu import Connection, Queue
+
+        from . import config
+        from .events import EVENTS_EXCHANGE
+
+        self.conn = Connection(amqp_uri or config.amqp_uri(), heartbeat=0)
+        self.conn.ensure_connection(max_retries=3)
+        self.channel = self.conn.channel()
+        EVENTS_EXCHANGE.declare(channel=self.channel)
+        self.queue = Queue(
+            f"slate.test-probe.{uuid.uuid4().hex[:8]}",
+            exchange=EVENTS_EXCHANGE,
+            routing_key=routing_key,
+            exclusive=True,
+            auto_delete=True,
+        )(self.channel)
+        self.queue.declare()
+        self.messages: list[dict] = []
+        self.properties: list[dict] = []
+        self._consumer = self.conn.Consumer(
+            queues=[self.queue], callbacks=[self._on], accept=["json"], no_ack=True
+        )
+        self._consumer.consume()
+
+    def _on(self, body, message):
+        import json as _json
+
+        self.messages.append(body if isinstance(body, dict) else _json.loads(body))
+        self.properties.append(dict(message.properties))
+
+    def drain(self, seconds: float) -> None:
+        """Collect whatever arrives during ``seconds``."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                self.conn.drain_events(timeout=min(left, 0.2))
+            except TimeoutError:
+                pass
+
+    def wait_for(self, predicate, timeout: float = 10.0) -> list[dict]:
+        """Drain until ``predicate(messages)`` is true; AssertionError on timeout."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not predicate(self.messages):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"probe: condition not met in {timeout} s; got {len(self.messages)} events")
+            try:
+                self.conn.drain_events(timeout=min(left, 0.2))
+            except TimeoutError:
+                pass
+        return self.messages
+
+    def of(self, name: str) -> list[dict]:
+        return [m for m in self.messages if m.get("name") == name]
+
+    def close(self) -> None:
+        try:
+            self.conn.release()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+@pytest.fixture
+def event_probe(slate_env):
+    """An ``EventProbe`` on this run's vhost (every event, routing key ``#``)."""
+    probe = EventProbe(slate_env["AMQP_URI"])
+    yield probe
+    probe.close()
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
+    """Poll ``predicate`` until truthy (returns its value) or fail after ``timeout``."""
+    import time
+
+    import eventlet
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached in {timeout} s")
+        eventlet.sleep(interval)
