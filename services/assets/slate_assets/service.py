@@ -1,0 +1,44 @@
+"""Entrypoints of the assets service: projects and the breakdown.
+
+The RPC methods live in mixins split by area (projects.py, breakdown.py,
+casting.py, metadata.py, crud.py, templates.py, projections.py); this module
+assembles them into the nameko service. Every RPC called by the gateway takes
+its path parameters by name plus ``query`` and ``body``; the caller comes
+from the context data (``self.store.caller``).
+"""
+
+from __future__ import annotations
+
+from nameko.rpc import rpc
+from slatekit.errors import SLATE_ERRORS
+from slatekit.health import HealthMixin
+from slatekit.service_rpc import ServiceRpc
+from slatekit.store import Store
+from sqlalchemy import text
+
+from .base import Helpers
+from .breakdown import BreakdownMixin
+from .casting import CastingMixin
+from .crud import CrudMixin
+from .metadata import MetadataMixin
+from .models import metadata
+from .projections import ProjectionsMixin
+from .projects import ProjectsMixin
+from .templates import TemplatesMixin
+
+
+class AssetsService(HealthMixin, Helpers, ProjectsMixin, BreakdownMixin, CastingMixin, MetadataMixin,
+                    CrudMixin, TemplatesMixin, ProjectionsMixin):
+    name = "assets"
+    store = Store(metadata)
+    peers = ServiceRpc()
+
+    @rpc(expected_exceptions=SLATE_ERRORS)
+    def ping(self):
+        """Readiness through RPC: the service answers and its database too."""
+        with self.store.session() as s:
+            s.execute(text("SELECT 1"))
+        return True
+
+
+Service = AssetsService
