@@ -6,6 +6,7 @@ and a doubled slash reads as one (Kitsu's nginx forwards ``//data/x``).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -18,14 +19,36 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import handlers, tokens
+from . import handlers, metrics, tokens
 from .routes import PUBLIC, Route, all_routes
 
 log = logging.getLogger("slate.gateway")
 
 _SLASHES = re.compile(r"/{2,}")
-_BROWSERS = ("mozilla", "chrome", "safari", "firefox", "opera", "edg/", "webkit", "lynx", "links")
+# Zou's browser test (flask_utils.is_from_browser): the ua-parser family of the
+# User-Agent is one of these. HeadlessChrome, Chromium, Electron apps, curl,
+# python-requests and gazu are not browsers: they get no cookies.
+BROWSER_FAMILIES = frozenset(
+    {"Brave", "Chrome", "Chrome Mobile", "Chrome Mobile iOS", "Edge", "Firefox", "Mobile Safari", "Opera",
+     "Safari", "Vivaldi"}
+)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+# Zou's (werkzeug's) texts, kept word for word: clients and tests match on them.
+NOT_FOUND_MESSAGE = (
+    "404 Not Found: The requested URL was not found on the server. If you entered the URL manually "
+    "please check your spelling and try again."
+)
+METHOD_NOT_ALLOWED_MESSAGE = "The method is not allowed for the requested URL."
+BAD_REQUEST_MESSAGE = "The browser (or proxy) sent a request that this server could not understand."
+TOO_LARGE_MESSAGE = "The data value transmitted exceeds the capacity limit."
+SERVER_ERROR_MESSAGE = "Internal server error."
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": "frame-ancestors 'self'",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
 
 
 def werkzeug_path(path: str) -> str:
@@ -58,9 +81,35 @@ def error_response(status: int, message: str, extra: dict | None = None) -> Resp
     return json_response(body, status)
 
 
+@functools.lru_cache(maxsize=2048)
+def browser_family(user_agent: str) -> str | None:
+    from ua_parser import parse
+
+    parsed = parse(user_agent).user_agent
+    return parsed.family if parsed else None
+
+
 def is_browser(request: Request) -> bool:
-    ua = (request.headers.get("User-Agent") or "").lower()
-    return any(b in ua for b in _BROWSERS)
+    ua = request.headers.get("User-Agent") or ""
+    return bool(ua) and browser_family(ua[:512]) in BROWSER_FAMILIES
+
+
+def close_connection_after(environ) -> None:
+    """Ask gunicorn to close the connection after this response instead of
+    draining an unread (possibly endless) request body for keep-alive."""
+    reader = getattr(environ.get("wsgi.input"), "reader", None)
+    req = getattr(reader, "req", None)
+    if req is not None and hasattr(req, "must_close"):
+        req.must_close = True
+    else:
+        environ["slate.close"] = True
+
+
+def too_large(environ) -> Response:
+    close_connection_after(environ)
+    resp = error_response(413, TOO_LARGE_MESSAGE)
+    resp.headers["Connection"] = "close"
+    return resp
 
 
 class Gateway:
@@ -83,103 +132,134 @@ class Gateway:
             try:
                 from . import stream_proxy
             except ImportError:
-                return error_response(404, "Resource not found")(environ, start_response)
+                return error_response(404, NOT_FOUND_MESSAGE)(environ, start_response)
             return stream_proxy.proxy(environ, start_response)
         request = Request(environ)
         request.max_content_length = self.max_body
         started = time.perf_counter()
-        trace_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        trace_id = _trace_id(request.headers.get("X-Request-Id"))
+        environ["slate.route"] = "unmatched"
         try:
             response = self.dispatch(request, trace_id)
         except Exception:  # noqa: BLE001 - never show internals
             log.exception("unhandled gateway error", extra={"trace_id": trace_id})
-            response = error_response(500, "Internal server error")
+            response = error_response(500, SERVER_ERROR_MESSAGE)
         self.decorate(request, response, trace_id)
+        elapsed = time.perf_counter() - started
+        metrics.observe_request(request.method, environ["slate.route"], response.status_code, elapsed)
         log.info(
             "%s %s %s", request.method, request.path, response.status_code,
             extra={"trace_id": trace_id, "status": response.status_code, "path": request.path,
-                   "method": request.method, "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
+                   "method": request.method, "duration_ms": round(elapsed * 1000, 2)},
         )
         return response(environ, start_response)
 
     def decorate(self, request: Request, response: Response, trace_id: str) -> None:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         response.headers["X-Request-Id"] = trace_id
         origin = request.headers.get("Origin")
         if origin and origin in self.cors_origins:
+            # Only configured origins are echoed, never "*" (credentials are allowed).
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Credentials"] = "true"
-            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Expose-Headers"] = "X-Request-Id"
+            response.vary.add("Origin")
 
     def dispatch(self, request: Request, trace_id: str) -> Response:
-        if request.method == "OPTIONS":
-            return self.preflight(request)
         if request.content_length is not None and request.content_length > self.max_body:
-            return error_response(413, "Request body is too large")
+            return too_large(request.environ)  # refused before a byte of the body is read
         adapter = self.url_map.bind_to_environ(request.environ)
+        if request.method == "OPTIONS":
+            return self.preflight(request, adapter)
         try:
             endpoint, args = adapter.match()
         except NotFound:
-            return error_response(404, "Resource not found")
+            return error_response(404, NOT_FOUND_MESSAGE)
         except MethodNotAllowed:
-            return error_response(405, "The method is not allowed for the requested URL.")
-        except HTTPException as exc:
-            return error_response(exc.code or 400, exc.description or "Bad request")
+            return error_response(405, METHOD_NOT_ALLOWED_MESSAGE)
+        except HTTPException as exc:  # e.g. a redirect werkzeug would ask for: not Zou's way
+            return error_response(exc.code or 400, BAD_REQUEST_MESSAGE)
         route = self.routes[endpoint]
+        request.environ["slate.route"] = route.path
         try:
             return self.run(route, request, args, trace_id)
+        except tokens.TokenError as exc:
+            return json_response(exc.body, exc.status)
+        except (RpcTimeout, ServiceUnavailable) as exc:
+            metrics.observe_rpc_failure(route.service, exc.status)
+            return error_response(exc.status, exc.message)
+        except errors.Unauthenticated as exc:
+            if exc.message == tokens.REVOKED:
+                return json_response({"msg": tokens.REVOKED}, 401)
+            return error_response(exc.status, exc.message, exc.extra)
         except errors.SlateError as exc:
             return error_response(exc.status, exc.message, exc.extra)
-        except RpcTimeout as exc:
-            return error_response(504, exc.message)
-        except ServiceUnavailable as exc:
-            return error_response(503, exc.message)
         except RequestEntityTooLarge:
-            return error_response(413, "Request body is too large")
+            return too_large(request.environ)
         except RemoteError as exc:
             log.error("remote error in %s.%s: %s", route.service, route.rpc, exc, extra={"trace_id": trace_id})
-            return error_response(500, "Internal server error")
+            return error_response(500, SERVER_ERROR_MESSAGE)
 
-    def preflight(self, request: Request) -> Response:
-        resp = Response(status=204)
+    def preflight(self, request: Request, adapter) -> Response:
+        """OPTIONS: Zou answers 200 with ``Allow``; CORS headers only for
+        configured origins."""
+        try:
+            allowed = sorted(set(adapter.allowed_methods()) | {"OPTIONS"})
+        except HTTPException:
+            allowed = []
+        if len(allowed) <= 1:
+            return error_response(404, NOT_FOUND_MESSAGE)
+        resp = Response(status=200)
+        resp.headers["Allow"] = ", ".join(allowed)
         origin = request.headers.get("Origin")
         if origin and origin in self.cors_origins:
-            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+            resp.headers["Access-Control-Allow-Methods"] = ", ".join(allowed)
             resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
             resp.headers["Access-Control-Max-Age"] = "600"
         return resp
 
     # ---------------------------------------------------------------- a route
     def authenticate(self, route: Route, request: Request) -> tuple[dict, dict, bool]:
-        """Returns (claims, principal, from_cookie)."""
-        header = request.headers.get("Authorization", "")
-        token = None
-        from_cookie = False
-        if header.lower().startswith("bearer "):
-            token = header[7:].strip()
-        if not token:
-            cookie = "refresh_token_cookie" if route.token == "refresh" else "access_token_cookie"
-            token = request.cookies.get(cookie)
-            from_cookie = bool(token)
-        if not token:
-            raise errors.Unauthenticated("Missing Authorization Header")
+        """Returns (claims, principal, from_cookie). Token errors come back in
+        flask-jwt-extended's shapes, as Zou answers them (tokens.TokenError)."""
+        cookie = "refresh_token_cookie" if route.token == "refresh" else "access_token_cookie"
+        token, from_cookie = tokens.find_token(request.headers.get("Authorization"), request.cookies.get(cookie), cookie)
         claims = tokens.decode(token, route.token)
-        principal = tokens.principal(
-            claims["sub"], lambda pid: self.rpc.call("auth", "get_principal", {"person_id": pid})
-        )
+
+        def fetch(pid):
+            try:
+                return self.rpc.call("auth", "get_principal", {"person_id": pid})
+            except (errors.NotFound, errors.Invalid):
+                return {"active": False}
+
+        principal = tokens.principal(claims["sub"], fetch)
         return claims, principal, from_cookie
 
     def csrf_check(self, request: Request) -> None:
-        """Cookie-authenticated writes must come from our own origin."""
-        origin = request.headers.get("Origin") or request.headers.get("Referer")
-        if not origin:
+        """Cookie-authenticated writes must come from our own origin (Kitsu is
+        served from the same host as the API) or a configured CORS origin.
+        Zou leaves CSRF protection off; a foreign page could otherwise post
+        with the victim's cookies when SameSite does not apply."""
+        origin = request.headers.get("Origin")
+        if origin is None:
+            referer = request.headers.get("Referer")
+            if not referer:
+                return  # not a browser page: nothing to forge with
+            m = re.match(r"^(https?://[^/?#]+)", referer)
+            origin = m.group(1) if m else "null"
+        origin = origin.rstrip("/")
+        if origin in self.cors_origins:
             return
-        host = request.host
-        m = re.match(r"^https?://([^/]+)", origin)
-        if m and (m.group(1) == host or origin.rstrip("/") in self.cors_origins or m.group(0) in self.cors_origins):
-            return
-        raise errors.Forbidden("Cross-site request refused")
+        m = re.match(r"^https?://([^/]+)$", origin)
+        if m:
+            hosts = {request.host, request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()}
+            domain = config.get("DOMAIN_NAME")
+            if domain:
+                hosts.add(domain)
+            if m.group(1) in hosts - {""}:
+                return
+        raise errors.Forbidden("Cross-site request refused: the Origin is not allowed.")
 
     def read_body(self, route: Route, request: Request):
         if request.method in SAFE_METHODS:
@@ -193,9 +273,9 @@ class Gateway:
         try:
             body = json.loads(data)
         except ValueError:
-            raise errors.Invalid("Malformed JSON body") from None
+            raise errors.Invalid(BAD_REQUEST_MESSAGE) from None
         if route.body == "object" and not isinstance(body, dict):
-            raise errors.Invalid("A JSON object is expected")
+            raise errors.Invalid("A JSON object is expected.")
         return body
 
     @staticmethod
@@ -234,10 +314,28 @@ class Gateway:
         kwargs["query"] = {k: request.args.get(k) for k in request.args}
         if body is not None:
             kwargs["body"] = body
-        result = self.rpc.call(route.service, route.rpc, kwargs, context)
+        result = self.call(route.service, route.rpc, kwargs, context)
         if route.status == 204 or (result is None and route.method == "DELETE"):
             return json_response(None, 204)
         return json_response(result, route.status)
+
+
+    def call(self, service: str, method: str, kwargs: dict, context: dict | None = None, timeout: float | None = None):
+        """``self.rpc.call`` with the RPC latency recorded per service."""
+        started = time.perf_counter()
+        try:
+            return self.rpc.call(service, method, kwargs, context, timeout)
+        finally:
+            metrics.observe_rpc(service, time.perf_counter() - started)
+
+
+_TRACE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def _trace_id(given: str | None) -> str:
+    """A client's X-Request-Id is kept when it is a sane token (it lands in
+    logs and headers); anything else gets a fresh id."""
+    return given if given and _TRACE.match(given) else uuid.uuid4().hex
 
 
 def create_app() -> Gateway:

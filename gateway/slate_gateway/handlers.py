@@ -6,7 +6,7 @@ from __future__ import annotations
 from slatekit import config
 from slatekit.rpc_client import RpcTimeout, ServiceUnavailable
 
-from . import openapi, tokens
+from . import openapi, settings, tokens
 
 VERSION = "1.0.97"  # the Zou API version Slate follows
 
@@ -17,19 +17,36 @@ def _app():
     return error_response, is_browser, json_response
 
 
+# Zou's cookie layout (flask-jwt-extended): HttpOnly, SameSite=Lax, the access
+# cookie on "/", the refresh cookie only on the refresh route. Kitsu calls the
+# API under /api, so the refresh cookie is set twice, once per path the
+# browser may use; each path gets its own cookie and only the matching one is
+# sent. Lifetimes follow the tokens (Zou uses one year whatever the token).
+REFRESH_COOKIE_PATHS = ("/auth/refresh-token", "/api/auth/refresh-token")
+
+
+def _cookie_flags() -> dict:
+    return {"httponly": True, "samesite": "Lax", "secure": config.get_bool("COOKIE_SECURE")}
+
+
 def _set_cookies(resp, access=None, refresh=None):
-    secure = config.get_bool("COOKIE_SECURE")
     if access:
-        resp.set_cookie("access_token_cookie", access, httponly=True, samesite="Lax", secure=secure, path="/",
-                        max_age=config.get_int("ACCESS_TOKEN_MINUTES") * 60)
+        resp.set_cookie("access_token_cookie", access, path="/", max_age=config.get_int("ACCESS_TOKEN_MINUTES") * 60,
+                        **_cookie_flags())
     if refresh:
-        resp.set_cookie("refresh_token_cookie", refresh, httponly=True, samesite="Lax", secure=secure, path="/",
-                        max_age=config.get_int("REFRESH_TOKEN_MINUTES") * 60)
+        for path in REFRESH_COOKIE_PATHS:
+            resp.set_cookie("refresh_token_cookie", refresh, path=path,
+                            max_age=config.get_int("REFRESH_TOKEN_MINUTES") * 60, **_cookie_flags())
+
+
+def _unset_refresh_cookie(resp):
+    for path in REFRESH_COOKIE_PATHS:
+        resp.delete_cookie("refresh_token_cookie", path=path, **_cookie_flags())
 
 
 def _unset_cookies(resp):
-    for name in ("access_token_cookie", "refresh_token_cookie"):
-        resp.delete_cookie(name, path="/")
+    resp.delete_cookie("access_token_cookie", path="/", **_cookie_flags())
+    _unset_refresh_cookie(resp)
 
 
 def login(gw, route, request, args, claims, context):
@@ -68,11 +85,14 @@ def logout(gw, route, request, args, claims, context):
 
 
 def refresh(gw, route, request, args, claims, context):
+    """Scripts get ``{"access_token"}``; browsers get ``{"refresh": true}``, a
+    new access cookie, and (as Zou) the refresh cookie removed."""
     _, is_browser, json_response = _app()
     result = gw.rpc.call("auth", "refresh", {"claims": {"sid": claims.get("sid"), "sub": claims.get("sub")}}, context)
     if is_browser(request):
         resp = json_response({"refresh": True}, 200)
         _set_cookies(resp, access=result["access_token"])
+        _unset_refresh_cookie(resp)
         return resp
     return json_response(result, 200)
 
@@ -83,11 +103,14 @@ def index(gw, route, request, args, claims, context):
 
 
 def _health(gw) -> dict:
-    import socket
+    """Zou's status flags, in Zou's order. The database is "up" when auth
+    answers a ping (its ping runs a query); the event stream and job queue
+    are the broker; Slate has no search indexer."""
 
     from kombu import Connection
 
-    checks = {"database-up": False, "key-value-store-up": False, "event-stream-up": False, "job-queue-up": False}
+    checks = {"database-up": False, "key-value-store-up": False, "event-stream-up": False,
+              "job-queue-up": False, "indexer-up": False}
     try:
         checks["key-value-store-up"] = bool(tokens.redis_client().ping())
     except Exception:  # noqa: BLE001
@@ -96,7 +119,7 @@ def _health(gw) -> dict:
         with Connection(config.amqp_uri(), connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1)
         checks["job-queue-up"] = True
-    except (Exception, socket.error):  # noqa: BLE001
+    except Exception:  # noqa: BLE001
         pass
     try:
         gw.rpc.call("auth", "ping", {}, {}, timeout=3)
@@ -114,32 +137,50 @@ def status(gw, route, request, args, claims, context):
     return json_response(doc)
 
 
+STATUS_TXT_ORDER = ("database-up", "event-stream-up", "key-value-store-up", "job-queue-up", "indexer-up")
+
+
 def status_txt(gw, route, request, args, claims, context):
+    """Plain text, in Zou's line order, with Zou's literal ``Content-Type: text``."""
     from werkzeug.wrappers import Response
 
     checks = _health(gw)
-    lines = [f"name: Zou", f"version: {VERSION}"] + [f"{k}: {'up' if v else 'down'}" for k, v in checks.items()]
-    return Response("\n".join(lines) + "\n", mimetype="text/plain")
+    lines = ["name: Zou", f"version: {VERSION}"] + [f"{k}: {'up' if checks[k] else 'down'}" for k in STATUS_TXT_ORDER]
+    resp = Response("\n".join(lines) + "\n")
+    resp.headers["Content-Type"] = "text"
+    return resp
 
 
 def config_route(gw, route, request, args, claims, context):
+    """What Kitsu reads before login, with Zou's keys in Zou's order."""
     _, _, json_response = _app()
     return json_response(
         {
-            "is_self_hosted": True,
-            "crisp_token": "",
-            "dark_theme_by_default": False,
+            "is_self_hosted": settings.get_bool("IS_SELF_HOSTED"),
+            "crisp_token": settings.get("CRISP_TOKEN"),
+            "dark_theme_by_default": settings.get_bool("DARK_THEME_BY_DEFAULT"),
             "indexer_configured": False,
-            "saml_enabled": False,
+            "saml_enabled": False,  # SSO is not served yet (zou-compat.md)
             "saml_idp_name": "",
             "oidc_enabled": False,
             "oidc_idp_name": "",
-            "default_locale": "en_US",
-            "default_timezone": "Europe/Paris",
-            "sentry": {"dsn": "", "sampleRate": 0},
-            "enforce_2fa": False,
+            "default_locale": settings.get("DEFAULT_LOCALE"),
+            "default_timezone": settings.get("DEFAULT_TIMEZONE"),
+            "enforce_2fa": settings.get_bool("ENFORCE_2FA"),
+            "movie_highdef_bitrate": settings.get_int("MOVIE_HIGHDEF_BITRATE"),
+            "movie_lowdef_bitrate": settings.get_int("MOVIE_LOWDEF_BITRATE"),
+            "preview_accounts_enabled": settings.get_bool("PREVIEW_ACCOUNTS_ENABLED"),
         }
     )
+
+
+def metrics_route(gw, route, request, args, claims, context):
+    from werkzeug.wrappers import Response
+
+    from . import metrics
+
+    body, ctype = metrics.render()
+    return Response(body, content_type=ctype)
 
 
 def openapi_route(gw, route, request, args, claims, context):
@@ -147,30 +188,63 @@ def openapi_route(gw, route, request, args, claims, context):
     return json_response(openapi.build(gw.routes))
 
 
-def user_context(gw, route, request, args, claims, context):
-    """Kitsu's bootstrap, composed from the services that own each part.
-    A part whose service is not deployed yet comes back empty."""
-    _, _, json_response = _app()
+# Zou's keys of /data/user/context, in Zou's order (measured on Zou 1.0.97):
+# (key, owner service, rpc method, kwargs, value when the owner is not up).
+_CONTEXT_PARTS = (
+    ("asset_types", "assets", "crud_list", {"model": "asset-types", "query": {}}, list),
+    ("custom_actions", "assets", "crud_list", {"model": "custom-actions", "query": {}}, list),
+    ("status_automations", "tasks", "crud_list", {"model": "status-automations", "query": {}}, list),
+    ("departments", "auth", "crud_list", {"model": "departments", "query": {}}, list),
+    ("studios", "auth", "crud_list", {"model": "studios", "query": {}}, list),
+    ("notification_count", "notifications", "unread_count", {}, int),
+    ("persons", "auth", "crud_list", {"model": "persons", "query": {"relations": "true"}}, list),
+    ("project_status", "assets", "crud_list", {"model": "project-status", "query": {}}, list),
+    ("project_roles", "assets", "user_project_roles", {}, dict),
+    ("projects", "assets", "user_projects_context", {}, list),
+    ("task_types", "tasks", "crud_list", {"model": "task-types", "query": {}}, list),
+    ("task_status", "tasks", "crud_list", {"model": "task-status", "query": {}}, list),
+    ("search_filters", "auth", "user_filters", {}, dict),
+    ("search_filter_groups", "auth", "user_filter_groups", {}, dict),
+    ("preview_background_files", "previews", "crud_list", {"model": "preview-background-files", "query": {}}, list),
+)
+CONTEXT_KEYS = tuple(p[0] for p in _CONTEXT_PARTS) + ("plugins", "user_limit")
+_pool = None
 
-    def part(service, method, default, **kwargs):
+
+def _executor():
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="user-context")
+    return _pool
+
+
+def user_context(gw, route, request, args, claims, context):
+    """Kitsu's bootstrap, composed from the services that own each part, in
+    parallel. A part whose service is not deployed (or not yet offering the
+    method) comes back empty; a part the caller may not read comes back
+    empty too. ``user_limit`` is only for admins, as in Zou."""
+    import logging
+
+    from slatekit import errors
+    from slatekit.rpc_client import RemoteError
+
+    _, _, json_response = _app()
+    log = logging.getLogger("slate.gateway")
+
+    def part(service, method, kwargs, empty):
         try:
             return gw.rpc.call(service, method, kwargs, context)
-        except (ServiceUnavailable, RpcTimeout):
-            return default
+        except (ServiceUnavailable, RpcTimeout, errors.Forbidden, errors.NotFound):
+            return empty()
+        except RemoteError as exc:
+            log.warning("user context: %s.%s failed: %s", service, method, exc.exc_type)
+            return empty()
 
-    doc = {
-        "persons": part("auth", "crud_list", [], model="persons", query={}),
-        "departments": part("auth", "crud_list", [], model="departments", query={}),
-        "studios": part("auth", "crud_list", [], model="studios", query={}),
-        "search_filters": part("auth", "user_filters", {}),
-        "search_filter_groups": part("auth", "user_filter_groups", {}),
-        "projects": part("assets", "user_projects_context", []),
-        "asset_types": part("assets", "crud_list", [], model="asset-types", query={}),
-        "custom_actions": part("assets", "crud_list", [], model="custom-actions", query={}),
-        "status_automations": part("tasks", "crud_list", [], model="status-automations", query={}),
-        "task_types": part("tasks", "crud_list", [], model="task-types", query={}),
-        "task_status": part("tasks", "crud_list", [], model="task-status", query={}),
-        "notification_count": part("notifications", "unread_count", 0),
-        "preview_background_files": part("previews", "crud_list", [], model="preview-background-files", query={}),
-    }
+    futures = [(key, _executor().submit(part, svc, method, kw, empty)) for key, svc, method, kw, empty in _CONTEXT_PARTS]
+    doc = {key: future.result() for key, future in futures}
+    doc["plugins"] = []  # Zou plugins are not supported (docs/specs/zou-compat.md)
+    if context.get("role") == "admin":
+        doc["user_limit"] = settings.get_int("USER_LIMIT")
     return json_response(doc)

@@ -4,6 +4,12 @@ Revocation is a Redis key per logged-out session id, read on each request
 (no RPC). The principal (role, active) is fetched from auth over RPC and
 cached a few seconds per process, so a deactivated person is refused within
 that time.
+
+Errors come back in the shapes Zou's flask-jwt-extended gives them (measured
+in docs/zou-notes/auth.md): ``{"msg": ...}`` with 401 for a missing or
+revoked token and 422 for a malformed one, except an expired token, which is
+``{"error": true, "message": "Signature has expired"}`` — gazu refreshes on
+that exact text and on nothing else.
 """
 
 from __future__ import annotations
@@ -22,6 +28,47 @@ _lock = threading.Lock()
 PRINCIPAL_TTL = 5.0
 
 
+REVOKED = "Token has been revoked"
+EXPIRED = "Signature has expired"
+UNAUTHORIZED = (
+    "The server could not verify that you are authorized to access the URL requested. You either supplied "
+    "the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the "
+    "credentials required."
+)
+FORBIDDEN = (
+    "You don't have the permission to access the requested resource. It is either read-protected or not "
+    "readable by the server."
+)
+
+
+class TokenError(Exception):
+    """A credential problem answered with a fixed status and body."""
+
+    def __init__(self, status: int, body: dict):
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+
+def _missing(cookie: str, header_problem: str) -> TokenError:
+    return TokenError(401, {"msg": f'Missing JWT in cookies or headers (Missing cookie "{cookie}"; {header_problem})'})
+
+
+def find_token(header: str | None, cookie_value: str | None, cookie: str) -> tuple[str, bool]:
+    """The token and whether it came from the cookie. Like Zou, the cookie is
+    tried first and the header next; a malformed header is a 422."""
+    if cookie_value:
+        return cookie_value, True
+    if not header:
+        raise _missing(cookie, "Missing Authorization Header")
+    parts = header.split()
+    if not parts or parts[0] != "Bearer":
+        raise _missing(cookie, "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'")
+    if len(parts) != 2:
+        raise TokenError(422, {"msg": "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"})
+    return parts[1], False
+
+
 def redis_client():
     global _redis
     if _redis is None:
@@ -38,11 +85,12 @@ def decode(token: str, expected_type: str) -> dict:
             options={"require": ["exp", "sub", "jti", "type"]},
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("Token has expired") from None
-    except jwt.PyJWTError:
-        raise Unauthenticated("Invalid token") from None
+        raise TokenError(401, {"error": True, "message": EXPIRED}) from None
+    except jwt.PyJWTError as exc:
+        raise TokenError(422, {"msg": str(exc) or "Invalid token"}) from None
     if claims.get("type") != expected_type:
-        raise Unauthenticated(f"Only {expected_type} tokens are allowed")
+        wanted = "refresh" if expected_type == "refresh" else "non-refresh"
+        raise TokenError(422, {"msg": f"Only {wanted} tokens are allowed"})
     sid = claims.get("sid")
     if sid:
         try:
@@ -50,7 +98,7 @@ def decode(token: str, expected_type: str) -> dict:
         except redis.RedisError:
             raise Unavailable("Token store unavailable") from None
         if revoked:
-            raise Unauthenticated("Token has been revoked")
+            raise TokenError(401, {"msg": REVOKED})
     return claims
 
 
@@ -68,7 +116,7 @@ def principal(person_id: str, fetch) -> dict:
                 _cache.clear()
             _cache[person_id] = (now, doc)
     if not doc.get("active"):
-        raise Unauthenticated("User is inactive")
+        raise Unauthenticated(UNAUTHORIZED)
     return doc
 
 
@@ -80,4 +128,4 @@ def forget(person_id: str) -> None:
 def check_role(role: str, allowed) -> None:
     if allowed == "public" or role in allowed:
         return
-    raise Forbidden("You are not allowed to do this")
+    raise Forbidden(FORBIDDEN)

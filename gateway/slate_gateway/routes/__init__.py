@@ -56,18 +56,22 @@ def crud(model: str, service: str, read=ANY, write=ADMIN, name: str | None = Non
     ]
 
 
-def all_routes() -> list[Route]:
-    from . import auth, gateway
+def route_modules() -> list:
+    """Every module of this package: ``gateway`` and ``auth`` first, then the
+    others in name order. A module appears as soon as its file exists, so an
+    owner adds routes without touching this file."""
+    import importlib
+    import pkgutil
 
+    names = sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    names.sort(key=lambda n: (n not in ("gateway", "auth"), n != "gateway", n))
+    return [importlib.import_module(f"{__name__}.{name}") for name in names]
+
+
+def all_routes() -> list[Route]:
     routes: list[Route] = []
-    for module in (gateway, auth):
-        routes.extend(module.ROUTES)
-    for extra in ("assets", "tasks", "files", "previews", "imports", "events", "notifications"):
-        try:
-            module = __import__(f"{__name__}.{extra}", fromlist=["ROUTES"])
-        except ModuleNotFoundError:
-            continue
-        routes.extend(module.ROUTES)
+    for module in route_modules():
+        routes.extend(getattr(module, "ROUTES", []))
     return routes
 
 
@@ -76,15 +80,35 @@ NOT_SERVED: dict[tuple[str, str], str] = {}
 
 
 def not_served() -> dict[tuple[str, str], str]:
-    from . import auth, gateway
-
     out = dict(NOT_SERVED)
-    for module in (gateway, auth):
+    for module in route_modules():
         out.update(getattr(module, "NOT_SERVED", {}))
-    for extra in ("assets", "tasks", "files", "previews", "imports", "events", "notifications"):
-        try:
-            module = __import__(f"{__name__}.{extra}", fromlist=["NOT_SERVED"])
-        except ModuleNotFoundError:
-            continue
-        out.update(getattr(module, "NOT_SERVED", {}))
+    return out
+
+
+# Routes Slate serves that Zou has not, on purpose (the contract tests accept
+# them; every other path must be one of Zou's).
+SLATE_ONLY: dict[tuple[str, str], str] = {
+    ("GET", "/metrics"): "Prometheus metrics of the gateway.",
+    # Outbound webhooks (DESIGN.md section 5), served by the events service.
+    # Declared here until routes/events.py declares its own SLATE_ONLY.
+    **{
+        key: "Outbound webhooks per project (DESIGN.md section 5): Zou has none."
+        for key in (
+            ("GET", "/data/projects/<project_id>/webhooks"),
+            ("POST", "/data/projects/<project_id>/webhooks"),
+            ("GET", "/data/webhooks/<webhook_id>"),
+            ("PUT", "/data/webhooks/<webhook_id>"),
+            ("DELETE", "/data/webhooks/<webhook_id>"),
+            ("GET", "/data/webhooks/<webhook_id>/deliveries"),
+            ("POST", "/actions/webhooks/<webhook_id>/deliveries/<delivery_id>/redeliver"),
+        )
+    },
+}
+
+
+def slate_only() -> dict[tuple[str, str], str]:
+    out = dict(SLATE_ONLY)
+    for module in route_modules():
+        out.update(getattr(module, "SLATE_ONLY", {}))
     return out

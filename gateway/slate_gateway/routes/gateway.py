@@ -8,6 +8,7 @@ ROUTES = [
     Route("GET", "/status.txt", "gateway", "status_txt", PUBLIC, handler="status_txt", summary="Health as plain text"),
     Route("GET", "/config", "gateway", "config", PUBLIC, handler="config_route", summary="Public configuration Kitsu reads at start-up"),
     Route("GET", "/openapi.json", "gateway", "openapi", PUBLIC, handler="openapi_route", summary="OpenAPI document generated from the route table"),
+    Route("GET", "/metrics", "gateway", "metrics", PUBLIC, handler="metrics_route", summary="Prometheus metrics of the gateway (all workers)"),
     Route("GET", "/data/user/context", "gateway", "user_context", ANY, handler="user_context", summary="Kitsu's bootstrap: fan-out read of the caller's context"),
 ]
 
