@@ -23,7 +23,12 @@ def need_object(body) -> dict:
 def need(body: dict, *fields):
     for f in fields:
         if body.get(f) in (None, ""):
-            raise Invalid(f"Field {f} is required", {"field": f})
+            raise invalid_field(f, "Field required", f"Field {f} is required")
+
+
+def invalid_field(field: str, detail: str, message: str | None = None) -> Invalid:
+    """A 400 naming the field, with Zou's validation ``data.errors`` list."""
+    return Invalid(message or f"Field {field}: {detail}", {"data": {"errors": [{"field": field, "message": detail}]}})
 
 
 def opt_uuid(body: dict, key: str) -> str | None:
@@ -132,12 +137,9 @@ class Helpers:
 
     def _entity_in_project(self, s, entity_id, project_id, kind: str, field: str) -> Entity:
         """A parent given in a body: must exist, be a ``kind``, and belong to the project."""
-        try:
-            parent = self._entity(s, entity_id, kind)
-        except NotFound:
-            raise Invalid(f"Field {field}: {kind} {entity_id} not found", {"field": field}) from None
+        parent = self._entity(s, entity_id, kind, what=kind)  # unknown: 404 as Zou
         if parent.project_id != project_id:
-            raise Invalid(f"Field {field}: {kind} {entity_id} belongs to another project", {"field": field})
+            raise invalid_field(field, f"{kind} {entity_id} belongs to another project")
         return parent
 
     # ------------------------------------------------------------ dumps
@@ -150,7 +152,7 @@ class Helpers:
             doc["data"] = {}
         return doc
 
-    def _project_json(self, s, project: Project) -> dict:
+    def _project_json(self, s, project: Project, for_event: bool = False) -> dict:
         doc = row_dict(project, hidden=("preview_account",), type_name="Project")
         pid = project.id
         doc["team"] = list(s.scalars(select(ProjectPersonLink.person_id).where(ProjectPersonLink.project_id == pid)))
@@ -159,16 +161,18 @@ class Helpers:
             doc[kind] = [o for k, o in links if k == kind]
         doc["task_statuses"] = list(s.scalars(select(ProjectTaskStatusLink.task_status_id).where(ProjectTaskStatusLink.project_id == pid)))
         doc["task_types"] = list(s.scalars(select(ProjectTaskTypeLink.task_type_id).where(ProjectTaskTypeLink.project_id == pid)))
-        status = s.get(ProjectStatus, project.project_status_id) if project.project_status_id else None
-        doc["project_status_name"] = status.name if status else None
-        doc["project_status"] = ("closed" if status and status.name.lower() == "closed" else "open")
+        if for_event:
+            # Consumers get the status without a lookup (not in Zou's API JSON).
+            status = s.get(ProjectStatus, project.project_status_id) if project.project_status_id else None
+            doc["project_status_name"] = status.name if status else None
+            doc["project_status"] = "closed" if status and status.name.lower() == "closed" else "open"
         return doc
 
     # ------------------------------------------------------------ events
     def _emit_project(self, s, project: Project, action: str):
-        doc = self._project_json(s, project)
+        doc = self._project_json(s, project, for_event=True)
         self.store.emit(s, f"project:{action}", {"project_id": project.id}, project_id=project.id, record=doc)
-        return doc
+        return {k: v for k, v in doc.items() if k not in ("project_status_name", "project_status")}
 
     def _emit_entity(self, s, entity: Entity, action: str, record: dict | None = None):
         tname = self._type_names(s).get(entity.entity_type_id)

@@ -291,9 +291,9 @@ class BreakdownMixin:
             else:
                 type_id = self._type_id(s, KIND_TYPE[kind])
                 if kind in ("shot", "scene"):
-                    need(body, "sequence_id")
-                    parent_id = self._entity_in_project(s, valid_uuid(body["sequence_id"], "sequence_id"), project.id,
-                                                        "Sequence", "sequence_id").id
+                    seq = opt_uuid(body, "sequence_id") or opt_uuid(body, "parent_id")
+                    if seq:  # Zou accepts a shot without sequence
+                        parent_id = self._entity_in_project(s, seq, project.id, "Sequence", "sequence_id").id
                 elif kind in ("sequence", "edit"):
                     ep = opt_uuid(body, "episode_id") or (opt_uuid(body, "parent_id") if kind == "edit" else None)
                     if ep:
@@ -306,13 +306,13 @@ class BreakdownMixin:
                     for key in ("frame_in", "frame_out", "fps"):
                         if body.get(key) is not None:
                             data[key] = body[key]
-            exists = s.scalars(select(Entity.id).where(
-                Entity.project_id == project.id, Entity.entity_type_id == type_id, Entity.name == name,
-                (Entity.parent_id == parent_id) if parent_id else Entity.parent_id.is_(None))).first()
-            if exists is not None:
-                if kind in ("shot", "sequence", "episode") and query is not None and _bool((query or {}).get("get_existing")):
-                    return self._entity_json(s, s.get(Entity, exists))
-                raise Invalid(f"An entity named {name} already exists here", {"field": "name"})
+            if kind != "asset":
+                # Zou's get-or-create: the same name under the same parent answers the existing row.
+                exists = s.scalars(select(Entity).where(
+                    Entity.project_id == project.id, Entity.entity_type_id == type_id, Entity.name == name,
+                    (Entity.parent_id == parent_id) if parent_id else Entity.parent_id.is_(None))).first()
+                if exists is not None:
+                    return self._entity_json(s, exists)
             entity = Entity(name=name, project_id=project.id, entity_type_id=type_id, parent_id=parent_id,
                             source_id=source_id, description=body.get("description"), data=data,
                             nb_frames=nb_frames if kind == "shot" else None,
@@ -358,7 +358,7 @@ class BreakdownMixin:
                 if not isinstance(value, str) or not value.strip():
                     raise Invalid("Field name is required", {"field": "name"})
                 value = value.strip()
-                clash = s.scalars(select(Entity.id).where(
+                clash = None if self._etype_name(s, entity) == "Asset" else s.scalars(select(Entity.id).where(
                     Entity.project_id == entity.project_id, Entity.entity_type_id == entity.entity_type_id,
                     Entity.name == value, Entity.id != entity.id,
                     (Entity.parent_id == entity.parent_id) if entity.parent_id else Entity.parent_id.is_(None))).first()

@@ -69,6 +69,8 @@ class CrudMixin:
         with self.store.begin() as s:
             if model == "projects":
                 return self._projects_list(s, query)
+            if model == "asset-types":
+                return self.get_asset_types(query=query)
             if model == "entities":
                 stmt = self._restrict(s, apply_filters(select(Entity), Entity, query), Entity.project_id)
                 return list_rows(s, Entity, stmt.order_by(Entity.name), query, lambda e: self._entity_json(s, e))

@@ -181,7 +181,7 @@ class ProjectionsMixin:
             stmt = select(Project).order_by(Project.id).limit(max(1, min(int(limit), 5000)))
             if after:
                 stmt = stmt.where(Project.id > valid_uuid(after, "after"))
-            return [self._project_json(s, p) for p in s.scalars(stmt)]
+            return [self._project_json(s, p, for_event=True) for p in s.scalars(stmt)]
 
     @rpc(**expected)
     def export_entities(self, after=None, limit=1000):

@@ -199,7 +199,7 @@ class ProjectsMixin:
             has_data = s.scalar(select(func.count()).select_from(Entity).where(Entity.project_id == project.id))
             if has_data and not force:
                 raise Invalid("This project has data; use force=true to delete it with everything in it")
-            doc = self._project_json(s, project)
+            doc = self._project_json(s, project, for_event=True)
             ids = select(Entity.id).where(Entity.project_id == project.id)
             s.execute(delete(EntityLink).where(EntityLink.entity_in_id.in_(ids)))
             s.execute(delete(AssetInstance).where(AssetInstance.asset_id.in_(ids)))

@@ -231,17 +231,37 @@ class TemplatesMixin:
             return [self._user_project_json(s, p) for p in s.scalars(stmt.order_by(Project.name))]
 
     def _user_project_json(self, s, p: Project) -> dict:
+        """Zou's open-project entry: descriptors narrowed on the caller's role, link maps, first episode."""
         doc = self._project_json(s, p)
         rows = list(s.scalars(select(MetadataDescriptor).where(MetadataDescriptor.project_id == p.id)
                               .order_by(MetadataDescriptor.position.nulls_last(), MetadataDescriptor.name)))
-        role = "admin" if self._is_admin() else self._team_role(s, p.id)[1] or self.caller.role
+        project_role = None if self._is_admin() else self._team_role(s, p.id)[1]
+        role = domain.effective_role(self.caller.role, project_role)
         if role == "client":
             rows = [r for r in rows if r.for_client]
         elif role == "vendor":
             mine = set(self.caller.departments or [])
             rows = [r for r in rows if not r.departments or mine & set(r.departments)]
-        doc["descriptors"] = [self._descriptor_json(r) for r in rows]
-        doc["project_role"] = None if self._is_admin() else self._team_role(s, p.id)[1]
+        doc["descriptors"] = [{k: v for k, v in self._descriptor_json(r).items()
+                               if k in ("id", "name", "field_name", "data_type", "choices", "for_client",
+                                        "entity_type", "task_type_id", "position", "departments")} for r in rows]
+        tt = {l.task_type_id: {"priority": l.priority, "hd_bitrate_compression": l.hd_bitrate_compression,
+                               "ld_bitrate_compression": l.ld_bitrate_compression,
+                               "is_client_visible": l.is_client_visible}
+              for l in s.scalars(select(ProjectTaskTypeLink).where(ProjectTaskTypeLink.project_id == p.id))}
+        doc["task_type_links"] = tt
+        doc["task_types_priority"] = {k: v["priority"] for k, v in tt.items()}
+        doc["task_statuses_link"] = {
+            l.task_status_id: {"priority": l.priority, "roles_for_board": list(l.roles_for_board or []),
+                               "is_client_allowed": l.is_client_allowed}
+            for l in s.scalars(select(ProjectTaskStatusLink).where(ProjectTaskStatusLink.project_id == p.id))}
+        if p.production_type == "tvshow":
+            from .models import Entity
+            ep = s.scalars(select(Entity.id).where(Entity.project_id == p.id,
+                                                   Entity.entity_type_id == self._type_id(s, domain.EPISODE))
+                           .order_by(Entity.created_at)).first()
+            if ep:
+                doc["first_episode_id"] = ep
         return doc
 
     @rpc(**expected)
