@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stop only what `make up` started (by its pid files).
+# Stop only what `make up` started (by its pid files: services, the event stream, the gateway).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 for f in "$RUN_DIR"/*.pid; do

@@ -17,6 +17,18 @@ for svc in $(services); do
   echo "started $svc (pid $(cat "$pid"))"
 done
 
+# The events service's socket.io stream runs as its own process; the gateway relays /socket.io to it.
+if [ -f "$ROOT/services/events/slate_events/stream.py" ]; then
+  export STREAM_PORT="${STREAM_PORT:-8090}"
+  export STREAM_URL="${STREAM_URL:-http://127.0.0.1:$STREAM_PORT}"
+  st_pid="$RUN_DIR/stream.pid"
+  if alive "$st_pid"; then echo "stream already running"; else
+    nohup "$PY" -m slate_events.stream >>"$LOG_DIR/stream.log" 2>&1 &
+    echo $! > "$st_pid"
+    echo "started stream (pid $(cat "$st_pid"))"
+  fi
+fi
+
 gw_pid="$RUN_DIR/gateway.pid"
 if alive "$gw_pid"; then
   echo "gateway already running"

@@ -42,6 +42,10 @@ class Suite:
         self.procs: dict[str, subprocess.Popen] = {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The events service's socket.io stream (its own process; the gateway relays /socket.io to it).
+        self.stream_port = free_port()
+        self.stream_url = f"http://127.0.0.1:{self.stream_port}"
+        self.env["STREAM_URL"] = self.stream_url
 
     def _spawn(self, name: str, args: list[str], cwd: Path = ROOT, extra_env: dict | None = None):
         env = dict(os.environ)
@@ -66,6 +70,21 @@ class Suite:
             cwd=ROOT / "gateway",
             extra_env={"GATEWAY_BIND": f"127.0.0.1:{self.port}", "GATEWAY_WORKERS": "2"},
         )
+
+    def start_stream(self) -> None:
+        self._spawn("stream", [sys.executable, "-m", "slate_events.stream"],
+                    extra_env={"STREAM_PORT": str(self.stream_port)})
+
+    def wait_stream(self, timeout: float = 60) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if requests.get(self.stream_url + "/readyz", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"event stream did not come up; logs in {self.log_dir}")
 
     def kill(self, name: str, sig=signal.SIGKILL) -> None:
         proc = self.procs.get(name)
@@ -139,9 +158,13 @@ def suite(slate_env, tmp_path_factory):
         for name in service_names():
             s.start_service(name)
         s.start_gateway()
+        if "events" in service_names():
+            s.start_stream()
         for name in service_names():
             s.wait_rpc(name)
         s.wait_ready()
+        if "events" in service_names():
+            s.wait_stream()
         from slatekit.rpc_client import RpcPool
 
         pool = RpcPool(slate_env["AMQP_URI"])

@@ -1,0 +1,195 @@
+"""The live stream: socket.io /events through the gateway's origin, scoped per project."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import gazu
+import pytest
+import socketio
+from slatekit.events import envelope
+from slatekit.rpc_client import RpcPool
+from slatekit.testing import wait_until
+
+from .test_events_log import publish
+
+pytestmark = pytest.mark.e2e
+DEBUG = False
+
+
+class Listener:
+    """A socket.io client on /events that records what it receives."""
+
+    def __init__(self, url, token=None, headers=None, auth=None, transports=None):
+        self.events: list[tuple[str, dict]] = []
+        self.lock = threading.Lock()
+        self.sio = socketio.Client(reconnection=False, logger=DEBUG, engineio_logger=DEBUG)
+        self.sio.on("*", self._on, namespace="/events")
+        hdrs = dict(headers or {})
+        if token:
+            hdrs["Authorization"] = "Bearer " + token
+        self.sio.connect(url, headers=hdrs, auth=auth, namespaces=["/events"], transports=transports,
+                         wait_timeout=10)
+
+    def _on(self, name, data):
+        with self.lock:
+            self.events.append((name, data))
+
+    def of(self, name):
+        with self.lock:
+            return [d for n, d in self.events if n == name]
+
+    def close(self):
+        self.sio.disconnect()
+
+
+def token_of(session):
+    return session.headers["Authorization"][7:]
+
+
+def make_project(suite, team):
+    """A project:new as assets publishes it (record with team); waits for the projection."""
+    project_id = str(uuid.uuid4())
+    ev = envelope("project:new", {"project_id": project_id}, source="assets", project_id=project_id,
+                  record={"id": project_id, "name": "P" + project_id[:4], "team": list(team)})
+    publish(suite.env["AMQP_URI"], ev)
+    pool = RpcPool(suite.env["AMQP_URI"])
+    try:
+        for person_id in team:
+            wait_until(lambda: project_id in pool.call("events", "projects_of", {"person_id": person_id}, {}),
+                       timeout=15, what="membership projection")
+    finally:
+        pool.close()
+    return project_id
+
+
+def test_gazu_events_listener_receives_person_new_through_the_gateway(suite, admin):
+    client = gazu.client.create_client(suite.url + "/api")
+    gazu.log_in("admin@example.com", "admin-test-password", client=client)
+    received = []
+    event_client = gazu.events.init(client=client)
+    try:
+        gazu.events.add_listener(event_client, "person:new", lambda data: received.append(data))
+        # Through the gateway, polling only (the websocket upgrade is refused).
+        assert event_client.transport() == "polling"
+        person = suite.make_person(admin)
+        wait_until(lambda: any(d.get("person_id") == person["id"] for d in received), timeout=15,
+                   what="person:new on the socket")
+        data = next(d for d in received if d.get("person_id") == person["id"])
+        assert data["event_id"] and data["occurred_at"] and "project_id" in data
+        rows = gazu.client.get("data/events/last", params={"name": "person:new"}, client=client)
+        assert data["event_id"] in {r["id"] for r in rows}
+    finally:
+        event_client.disconnect()
+
+
+def test_connect_with_token_payload_or_cookie_and_refuse_without(suite, admin):
+    token = token_of(admin)
+    by_payload = Listener(suite.url, auth={"token": token})
+    by_cookie = Listener(suite.url, headers={"Cookie": f"access_token_cookie={token}"})
+    assert by_payload.sio.connected and by_cookie.sio.connected
+    by_payload.close()
+    by_cookie.close()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Listener(suite.url)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Listener(suite.url, token="not-a-jwt")
+
+
+def test_r27_a_member_of_project_a_receives_no_event_of_project_b(suite, admin):
+    artist = suite.make_person(admin, role="user")
+    session = suite.login(artist["email"], "secret-pass-1")
+    project_a = make_project(suite, [artist["id"]])
+    project_b = make_project(suite, [])
+    member = Listener(suite.url, token=token_of(session))
+    boss = Listener(suite.url, token=token_of(admin))
+    try:
+        evs = []
+        for i in range(10):
+            for pid in (project_a, project_b):
+                evs.append(envelope("asset:update", {"asset_id": str(uuid.uuid4())}, source="t", project_id=pid))
+        publish(suite.env["AMQP_URI"], *evs)
+        wait_until(lambda: len([d for d in boss.of("asset:update") if d["project_id"] in (project_a, project_b)]) >= 20,
+                   timeout=15, what="admin sees both projects")
+        assert len({d["event_id"] for d in boss.of("asset:update")}) == len(boss.of("asset:update"))
+        wait_until(lambda: len([d for d in member.of("asset:update") if d["project_id"] == project_a]) == 10,
+                   timeout=15, what="member sees project A")
+        assert [d for d in member.of("asset:update") if d["project_id"] == project_b] == []
+        # Removed from A: nothing of A any more; added to B: B's events arrive.
+        publish(suite.env["AMQP_URI"],
+                envelope("project:team-member-removed", {"person_id": artist["id"]}, source="assets", project_id=project_a),
+                envelope("project:team-member-added", {"person_id": artist["id"], "role": None}, source="assets",
+                         project_id=project_b))
+        # Membership moves on the stream's own queue, in order: once an event of B
+        # arrives, the removal from A (published before) has been applied too.
+        def probe_b_seen():
+            publish(suite.env["AMQP_URI"], envelope("asset:update", {"asset_id": "probe"}, source="t", project_id=project_b))
+            return any(d["asset_id"] == "probe" for d in member.of("asset:update"))
+
+        wait_until(probe_b_seen, timeout=15, interval=0.3, what="member added to B")
+        later = [envelope("asset:update", {"asset_id": "late"}, source="t", project_id=pid) for pid in (project_a, project_b)]
+        publish(suite.env["AMQP_URI"], *later)
+        wait_until(lambda: any(d["asset_id"] == "late" and d["project_id"] == project_b for d in member.of("asset:update")),
+                   timeout=15, what="member now sees B")
+        assert not any(d["asset_id"] == "late" and d["project_id"] == project_a for d in member.of("asset:update"))
+    finally:
+        member.close()
+        boss.close()
+
+
+def test_personal_notification_events_reach_only_their_person(suite, admin):
+    a = suite.make_person(admin, role="user")
+    b = suite.make_person(admin, role="user")
+    la = Listener(suite.url, token=token_of(suite.login(a["email"], "secret-pass-1")))
+    lb = Listener(suite.url, token=token_of(suite.login(b["email"], "secret-pass-1")))
+    try:
+        publish(suite.env["AMQP_URI"], envelope("notification:new", {"notification_id": "n1", "person_id": a["id"]},
+                                                source="notifications", project_id=str(uuid.uuid4())))
+        wait_until(lambda: la.of("notification:new"), timeout=15, what="a notified")
+        lb.sio.sleep(0.3)
+        assert lb.of("notification:new") == []
+    finally:
+        la.close()
+        lb.close()
+
+
+def test_review_room_events_are_relayed_between_the_clients_of_a_room(suite, admin):
+    playlist_id = str(uuid.uuid4())
+    one = Listener(suite.url, token=token_of(admin))
+    other_person = suite.make_person(admin, role="supervisor")
+    two = Listener(suite.url, token=token_of(suite.login(other_person["email"], "secret-pass-1")))
+    outsider = Listener(suite.url, token=token_of(admin))
+    try:
+        one.sio.emit("preview-room:join", {"playlist_id": playlist_id, "current_frame": 3}, namespace="/events")
+        two.sio.emit("preview-room:join", {"playlist_id": playlist_id}, namespace="/events")
+        wait_until(lambda: any(len(d["people"]) == 2 for d in one.of("preview-room:room-people-updated")),
+                   timeout=10, what="both in the room")
+        one.sio.emit("preview-room:add-annotation", {"playlist_id": playlist_id, "data": {"x": 1}}, namespace="/events")
+        wait_until(lambda: two.of("preview-room:add-annotation"), timeout=10, what="annotation relayed")
+        assert two.of("preview-room:add-annotation")[0]["data"] == {"x": 1}
+        outsider.sio.emit("preview-room:add-annotation", {"playlist_id": playlist_id, "data": {"x": 2}},
+                          namespace="/events")
+        one.sio.sleep(0.3)
+        assert all(d["data"] != {"x": 2} for d in two.of("preview-room:add-annotation"))
+        assert outsider.of("preview-room:add-annotation") == []
+        two.sio.emit("preview-room:leave", {"playlist_id": playlist_id}, namespace="/events")
+        wait_until(lambda: any(d["people"] == [admin_id(admin, suite)] for d in one.of("preview-room:room-people-updated")),
+                   timeout=10, what="leave seen")
+    finally:
+        for c in (one, two, outsider):
+            c.close()
+
+
+def admin_id(admin, suite):
+    return admin.get(suite.url + "/auth/authenticated", timeout=10).json()["user"]["id"]
+
+
+def test_websocket_upgrade_is_refused_by_the_gateway_with_a_clear_error(suite):
+    import requests
+
+    r = requests.get(suite.url + "/socket.io/", params={"EIO": "4", "transport": "websocket"},
+                     headers={"Upgrade": "websocket", "Connection": "Upgrade"}, timeout=10)
+    assert r.status_code == 400 and r.json()["error"] is True
+    r = requests.get(suite.url + "/api/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=10)
+    assert r.status_code == 200 and r.text.startswith("0{")
