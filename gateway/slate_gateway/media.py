@@ -1,0 +1,284 @@
+"""Uploads and downloads of binaries: streamed between HTTP and storage.
+
+Binaries never ride RabbitMQ. An upload is authorised over RPC first, then
+the request body (multipart or raw) is read in chunks into a temporary file
+under storage (``tmp/<hex>``), counting bytes against ``MAX_UPLOAD_BYTES``
+(a declared ``Content-Length`` above it is refused with 413 before any
+read); only the key travels to the previews service. A download asks the
+previews service which key to stream (that is the access check), then
+streams the file with ``Range`` support and caching headers.
+
+Storage layout (same as ``services/previews/slate_previews/storage.py``,
+which owns it): root ``STORAGE_DIR`` (default ``<repo>/var/storage``), keys
+``<area>/<id[0:2]>/<id[2:4]>/<id>.<ext>`` and ``tmp/<hex>`` for uploads.
+This module only resolves keys under the root and refuses any that escape.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from pathlib import Path
+
+from slatekit import errors
+from werkzeug.http import http_date, parse_range_header, quote_header_value
+from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.wrappers import Response
+from werkzeug.wsgi import wrap_file
+
+CHUNK = 256 * 1024
+_KEY = re.compile(r"^(tmp/[0-9a-f]{32}|[a-z-]+/[0-9a-f]{2}/[0-9a-f-]{2}/[0-9a-f-]{36}(\.[a-z0-9]{1,8})?)$")
+
+
+def storage_root() -> Path:
+    configured = os.environ.get("STORAGE_DIR")
+    if configured:
+        return Path(configured).resolve()
+    return (Path(__file__).resolve().parents[2] / "var" / "storage").resolve()
+
+
+def max_upload_bytes() -> int:
+    return int(os.environ.get("MAX_UPLOAD_BYTES") or 4 * 1024 ** 3)
+
+
+def resolve(key: str) -> Path:
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise errors.NotFound("File not found")
+    root = storage_root()
+    path = (root / key).resolve()
+    if root not in path.parents:
+        raise errors.NotFound("File not found")
+    return path
+
+
+# ---------------------------------------------------------------- uploads
+class _Upload:
+    def __init__(self):
+        self.key = f"tmp/{uuid.uuid4().hex}"
+        self.path = storage_root() / self.key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.filename = None
+        self.size = 0
+
+    def discard(self):
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _chunks(request, limit: int):
+    """The raw request body in chunks, never more than ``limit`` bytes."""
+    stream = request.environ["wsgi.input"]
+    length = request.content_length
+    if length is not None and length > limit:
+        raise errors.TooLarge(f"File is too large (limit {limit} bytes)")
+    remaining = length
+    total = 0
+    while True:
+        want = CHUNK if remaining is None else min(CHUNK, remaining)
+        if want <= 0:
+            return
+        chunk = stream.read(want)
+        if not chunk:
+            if remaining:
+                raise errors.Invalid("Upload ended before its declared length")
+            return
+        total += len(chunk)
+        if total > limit:
+            raise errors.TooLarge(f"File is too large (limit {limit} bytes)")
+        if remaining is not None:
+            remaining -= len(chunk)
+        yield chunk
+
+
+def receive_upload(request) -> _Upload:
+    """Stream the first file part (or a raw body) into storage."""
+    up = _Upload()
+    limit = max_upload_bytes()
+    try:
+        with open(up.path, "wb") as out:
+            if request.mimetype == "multipart/form-data":
+                boundary = (request.mimetype_params.get("boundary") or "").encode()
+                if not boundary:
+                    raise errors.Invalid("Multipart body without a boundary")
+                decoder = MultipartDecoder(boundary, max_form_memory_size=1024 * 1024, max_parts=50)
+                current = None
+                done = False
+                for chunk in _chunks(request, limit):
+                    decoder.receive_data(chunk)
+                    done = _drain(decoder, up, out, current_ref := [current])
+                    current = current_ref[0]
+                    if done:
+                        break
+                if not done:
+                    decoder.receive_data(None)
+                    _drain(decoder, up, out, [current])
+            else:
+                for chunk in _chunks(request, limit):
+                    out.write(chunk)
+                    up.size += len(chunk)
+                up.filename = request.args.get("name") or "upload.bin"
+        if up.filename is None:
+            raise errors.Invalid("No file in the upload")
+        if up.size == 0:
+            raise errors.Invalid("The uploaded file is empty")
+        return up
+    except BaseException:
+        up.discard()
+        raise
+
+
+def _drain(decoder, up, out, current_ref) -> bool:
+    while True:
+        try:
+            event = decoder.next_event()
+        except Exception:  # noqa: BLE001 - werkzeug raises ValueError/413 on bad bodies
+            raise errors.Invalid("Malformed multipart body") from None
+        if isinstance(event, NeedData):
+            return False
+        if isinstance(event, Epilogue):
+            return True
+        if isinstance(event, File):
+            if up.filename is None:
+                up.filename = event.filename or "upload.bin"
+                current_ref[0] = "file"
+            else:
+                current_ref[0] = "skip"
+        elif isinstance(event, Field):
+            current_ref[0] = "field"
+        elif isinstance(event, Data):
+            if current_ref[0] == "file":
+                out.write(event.data)
+                up.size += len(event.data)
+                if not event.more_data:
+                    current_ref[0] = "done"
+
+
+def _json(payload, status=200):
+    from .app import json_response
+
+    return json_response(payload, status)
+
+
+def upload_preview(gw, route, request, args, claims, context):
+    """POST /pictures/preview-files/<id>: the file of a preview."""
+    pid = args["instance_id"]
+    gw.rpc.call("previews", "authorize_upload", {"preview_file_id": pid}, context)
+    up = receive_upload(request)
+    try:
+        result = gw.rpc.call("previews", "upload_preview", {
+            "preview_file_id": pid, "key": up.key, "original_name": up.filename, "size": up.size,
+            "normalize": request.args.get("normalize", "true").lower() != "false",
+        }, context, timeout=60)
+    except BaseException:
+        up.discard()
+        raise
+    if request.args.get("no_job", "").lower() == "true" and result.get("status") == "processing":
+        deadline = time.monotonic() + float(os.environ.get("PREVIEW_NO_JOB_WAIT") or 300)
+        while time.monotonic() < deadline and result.get("status") == "processing":
+            time.sleep(0.5)
+            result = gw.rpc.call("previews", "crud_get", {"model": "preview-files", "instance_id": pid}, context)
+    return _json(result, 201 if route.status == 201 else 200)
+
+
+def upload_thumbnail(gw, route, request, args, claims, context):
+    """POST /pictures/thumbnails/<persons|organisations|projects>/<id>."""
+    kind = route.fixed["kind"]
+    gw.rpc.call("previews", "authorize_upload", {"preview_file_id": args["instance_id"], "kind": kind}, context)
+    up = receive_upload(request)
+    try:
+        result = gw.rpc.call("previews", "set_thumbnail",
+                             {"kind": kind, "instance_id": args["instance_id"], "key": up.key}, context, timeout=30)
+    finally:
+        up.discard()
+    return _json(result, 201)
+
+
+# ---------------------------------------------------------------- downloads
+def stream_file(request, path: Path, content_type: str, filename: str | None = None,
+                attachment: bool = False, max_age: int = 0) -> Response:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise errors.NotFound("File not found") from None
+    size = stat.st_size
+    etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": http_date(stat.st_mtime),
+        "Accept-Ranges": "bytes",
+        "Cache-Control": f"private, max-age={max_age}" if max_age else "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if filename:
+        disposition = "attachment" if attachment else "inline"
+        safe = re.sub(r'[^A-Za-z0-9._-]', "_", filename)[:200] or "file"
+        headers["Content-Disposition"] = f"{disposition}; filename={quote_header_value(safe)}"
+    elif attachment:
+        headers["Content-Disposition"] = "attachment"
+    if request.headers.get("If-None-Match") == etag:
+        return Response(status=304, headers=headers)
+    start, end, status = 0, size, 200
+    rng = parse_range_header(request.headers.get("Range"))
+    if rng is not None and request.headers.get("If-Range") in (None, etag):
+        bounds = rng.range_for_length(size)
+        if bounds is None:
+            headers["Content-Range"] = f"bytes */{size}"
+            return Response(status=416, headers=headers)
+        start, end = bounds
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    fh = open(path, "rb")
+    fh.seek(start)
+    body = _limited(fh, end - start)
+    resp = Response(body, status=status, headers=headers, content_type=content_type, direct_passthrough=True)
+    resp.content_length = end - start
+    return resp
+
+
+def _limited(fh, length: int):
+    try:
+        while length > 0:
+            chunk = fh.read(min(CHUNK, length))
+            if not chunk:
+                break
+            length -= len(chunk)
+            yield chunk
+    finally:
+        fh.close()
+
+
+def _serve(request, info: dict, max_age: int = 0) -> Response:
+    return stream_file(request, resolve(info["key"]), info.get("content_type") or "application/octet-stream",
+                       info.get("filename"), bool(info.get("attachment")), max_age)
+
+
+def serve_preview(gw, route, request, args, claims, context):
+    """GET /pictures/…/preview-files/<id>.png, /movies/…/preview-files/<id>.mp4."""
+    variant = route.fixed["variant"]
+    info = gw.rpc.call("previews", "media_info", {"preview_file_id": args["instance_id"], "variant": variant}, context)
+    if route.fixed.get("download"):
+        info = {**info, "attachment": True}
+    return _serve(request, info, max_age=3600 if info.get("status") == "ready" else 0)
+
+
+def serve_thumbnail(gw, route, request, args, claims, context):
+    info = gw.rpc.call("previews", "thumbnail_info",
+                       {"kind": route.fixed["kind"], "instance_id": args["instance_id"]}, context)
+    return _serve(request, info, max_age=60)
+
+
+def serve_build(gw, route, request, args, claims, context):
+    info = gw.rpc.call("previews", "build_info",
+                       {"playlist_id": args["playlist_id"], "build_job_id": args["build_job_id"]}, context)
+    return _serve(request, info)
+
+
+def serve_shared(gw, route, request, args, claims, context):
+    info = gw.rpc.call("previews", "shared_media_info", {
+        "token": args["token"], "preview_file_id": args["preview_file_id"], "variant": route.fixed["variant"]},
+        context)
+    return _serve(request, info, max_age=600)

@@ -1,0 +1,155 @@
+"""Routes owned by the previews service: preview files, their pictures and
+movies, annotations, backgrounds, thumbnails, playlists, build jobs and
+shared review links. Binary routes run ``media:<fn>`` handlers (streamed,
+see ``slate_gateway/media.py``)."""
+
+from . import ANY, MANAGERS, PUBLIC, STAFF, SUPERVISORS, Route, crud
+
+WRITERS = STAFF + ("vendor",)
+PF = "/preview-files/<instance_id>"
+
+
+def _media(path, variant, summary, download=False):
+    fixed = {"variant": variant}
+    if download:
+        fixed["download"] = True
+    return Route("GET", path, "previews", "media_info", ANY, fixed, handler="media:serve_preview", summary=summary)
+
+
+def _thumbs(kind, label):
+    base = f"/pictures/thumbnails/{kind}/<instance_id>"
+    out = []
+    for suffix in ("", ".png"):
+        out.append(Route("GET", base + suffix, "previews", "thumbnail_info", ANY, {"kind": kind},
+                         handler="media:serve_thumbnail", summary=f"The {label} thumbnail"))
+        out.append(Route("POST", base + suffix, "previews", "set_thumbnail", ANY, {"kind": kind}, 201,
+                         handler="media:upload_thumbnail", summary=f"Upload the {label} thumbnail"))
+    return out
+
+
+ROUTES = [
+    *crud("preview-files", "previews", read=ANY, write=WRITERS, name="preview file"),
+    *crud("playlists", "previews", read=ANY, write=SUPERVISORS, name="playlist"),
+    *crud("preview-background-files", "previews", read=ANY, write=MANAGERS, name="preview background file"),
+    Route("POST", "/actions/tasks/<task_id>/comments/<comment_id>/add-preview", "previews", "add_preview", WRITERS,
+          status=201, summary="Add a preview file revision to a comment", body="object"),
+    Route("POST", "/actions/tasks/<task_id>/comments/<comment_id>/preview-files/<preview_file_id>", "previews",
+          "attach_preview_to_comment", WRITERS, status=201, summary="Attach a preview file to a comment"),
+    Route("DELETE", "/actions/tasks/<task_id>/comments/<comment_id>/preview-files/<preview_file_id>", "previews",
+          "remove_preview_from_comment", WRITERS, status=204, summary="Remove a preview file from a comment"),
+    Route("POST", "/pictures" + PF, "previews", "upload_preview", WRITERS, status=201,
+          handler="media:upload_preview", summary="Upload the file of a preview (streamed)"),
+    _media("/pictures/originals" + PF + ".png", "original", "Original picture"),
+    _media("/pictures/originals" + PF + ".<extension>", "original", "Original file"),
+    _media("/pictures/originals" + PF + "/download", "source", "Download the uploaded file", download=True),
+    _media("/pictures/previews" + PF + ".png", "previews", "Preview-size picture"),
+    _media("/pictures/thumbnails" + PF + ".png", "thumbnails", "Thumbnail"),
+    _media("/pictures/thumbnails-square" + PF + ".png", "thumbnails-square", "Square thumbnail"),
+    _media("/movies/low" + PF + ".mp4", "lowdef", "Low definition movie"),
+    _media("/movies/originals" + PF + ".mp4", "movie", "Normalised movie"),
+    _media("/movies/originals" + PF + "/download", "movie", "Download the normalised movie", download=True),
+    _media("/movies/source" + PF + ".mp4", "source", "The movie as uploaded"),
+    _media("/movies/tiles" + PF + ".png", "tiles", "Scrubbing tiles of a movie"),
+    *_thumbs("persons", "person's avatar"),
+    *_thumbs("organisations", "organisation's logo"),
+    *_thumbs("projects", "project's"),
+    Route("PUT", "/actions/preview-files/<preview_file_id>/update-annotations", "previews", "update_annotations",
+          ANY, summary="Merge annotation additions, updates and deletions", body="object"),
+    Route("PUT", "/actions/preview-files/<preview_file_id>/update-position", "previews", "update_position",
+          WRITERS, summary="Move a preview file within its revision", body="object"),
+    Route("GET", "/data/tasks/<task_id>/previews", "previews", "task_previews", ANY,
+          summary="Preview files of a task"),
+    Route("GET", "/data/entities/<entity_id>/preview-files", "previews", "entity_preview_files", ANY,
+          summary="Preview files of an entity, by task type"),
+    Route("GET", "/data/shots/<shot_id>/preview-files", "previews", "entity_preview_files", ANY,
+          summary="Preview files of a shot, by task type"),
+    Route("GET", "/data/edits/<edit_id>/preview-files", "previews", "entity_preview_files", ANY,
+          summary="Preview files of an edit"),
+    Route("GET", "/data/concepts/<concept_id>/preview-files", "previews", "entity_preview_files", ANY,
+          summary="Preview files of a concept"),
+    Route("GET", "/data/projects/<project_id>/preview-files", "previews", "project_preview_files", ANY,
+          summary="Preview files of a project"),
+    Route("GET", "/data/playlists/preview-files/running", "previews", "running_preview_files", MANAGERS,
+          summary="Preview files still processing"),
+    Route("GET", "/data/projects/<project_id>/playlists", "previews", "project_playlists", ANY,
+          summary="Playlists of a project (paged by 20)"),
+    Route("GET", "/data/projects/<project_id>/playlists/all", "previews", "all_project_playlists", ANY,
+          summary="All playlists of a project"),
+    Route("GET", "/data/projects/<project_id>/episodes/<episode_id>/playlists", "previews", "episode_playlists",
+          ANY, summary="Playlists of an episode"),
+    Route("GET", "/data/projects/<project_id>/playlists/<playlist_id>", "previews", "project_playlist", ANY,
+          summary="A playlist with its entries and build jobs"),
+    Route("POST", "/data/projects/<project_id>/playlists/temp", "previews", "temp_playlist", ANY,
+          summary="A temporary playlist for a list of tasks", body="object"),
+    Route("POST", "/actions/playlists/<playlist_id>/add-entity", "previews", "add_entity", SUPERVISORS,
+          summary="Add an entity (and its preview) to a playlist", body="object"),
+    Route("POST", "/actions/playlists/<playlist_id>/add-entities", "previews", "add_entities", SUPERVISORS,
+          summary="Add entities to a playlist"),
+    Route("GET", "/data/playlists/entities/<entity_id>/preview-files", "previews", "entity_playlist_previews", ANY,
+          summary="Preview files of an entity for playlists"),
+    Route("GET", "/data/playlists/<playlist_id>/build/mp4", "previews", "build_playlist", ANY,
+          {"job_type": "movie"}, summary="Start building the playlist's movie"),
+    Route("GET", "/data/playlists/<playlist_id>/download/zip", "previews", "build_playlist", ANY,
+          {"job_type": "archive"}, summary="Start building a zip of the playlist's files"),
+    Route("GET", "/data/playlists/<playlist_id>/jobs/<build_job_id>", "previews", "get_build_job", ANY,
+          summary="A build job"),
+    Route("DELETE", "/data/playlists/<playlist_id>/jobs/<build_job_id>", "previews", "delete_build_job",
+          SUPERVISORS, status=204, summary="Delete a build job and its file"),
+    Route("GET", "/data/playlists/<playlist_id>/jobs/<build_job_id>/build/mp4", "previews", "build_info", ANY,
+          handler="media:serve_build", summary="Download a build's result"),
+    Route("GET", "/data/projects/<project_id>/build-jobs", "previews", "project_build_jobs", ANY,
+          summary="Build jobs of a project"),
+    Route("POST", "/data/playlists/<playlist_id>/share", "previews", "share_playlist", SUPERVISORS, status=201,
+          summary="Create a shared review link"),
+    Route("GET", "/data/playlists/<playlist_id>/share", "previews", "playlist_shares", SUPERVISORS,
+          summary="Shared review links of a playlist"),
+    Route("DELETE", "/data/playlists/<playlist_id>/share/<token>", "previews", "unshare_playlist", SUPERVISORS,
+          status=204, summary="Revoke a shared review link"),
+    Route("GET", "/shared/playlists/<token>", "previews", "shared_playlist", PUBLIC,
+          summary="A shared playlist (the token is the access)"),
+    Route("GET", "/shared/playlists/<token>/context", "previews", "shared_context", PUBLIC,
+          summary="Project context of a shared playlist"),
+    Route("GET", "/shared/playlists/<token>/preview-files/<preview_file_id>", "previews", "shared_preview_file",
+          PUBLIC, summary="A preview file of a shared playlist"),
+    Route("GET", "/shared/playlists/<token>/pictures/thumbnails/preview-files/<preview_file_id>.png", "previews",
+          "shared_media_info", PUBLIC, {"variant": "thumbnails"}, handler="media:serve_shared",
+          summary="Thumbnail in a shared playlist"),
+    Route("GET", "/shared/playlists/<token>/pictures/originals/preview-files/<preview_file_id>.png", "previews",
+          "shared_media_info", PUBLIC, {"variant": "original"}, handler="media:serve_shared",
+          summary="Picture in a shared playlist"),
+    Route("GET", "/shared/playlists/<token>/movies/originals/preview-files/<preview_file_id>.mp4", "previews",
+          "shared_media_info", PUBLIC, {"variant": "movie"}, handler="media:serve_shared",
+          summary="Movie in a shared playlist"),
+    Route("GET", "/shared/playlists/<token>/movies/tiles/preview-files/<preview_file_id>.png", "previews",
+          "shared_media_info", PUBLIC, {"variant": "tiles"}, handler="media:serve_shared",
+          summary="Tiles in a shared playlist"),
+]
+
+_GUEST = "Not yet: guest comments on shared playlists need tasks' comment RPCs for guests."
+_FRAMES = "Not yet: frame extraction and annotated-frame rendering (PDF) are being built."
+NOT_SERVED = {
+    ("POST", "/shared/playlists/<token>/guest"): _GUEST,
+    ("GET", "/shared/playlists/<token>/comments"): _GUEST,
+    ("POST", "/shared/playlists/<token>/comments"): _GUEST,
+    ("PUT", "/shared/playlists/<token>/comments/<comment_id>"): _GUEST,
+    ("DELETE", "/shared/playlists/<token>/comments/<comment_id>"): _GUEST,
+    ("POST", "/shared/playlists/<token>/comments/<comment_id>/attachments"): _GUEST,
+    ("DELETE", "/shared/playlists/<token>/comments/<comment_id>/attachments/<attachment_file_id>"): _GUEST,
+    ("GET", "/shared/playlists/<token>/attachment-files/<attachment_file_id>/file/<file_name>"): _GUEST,
+    ("PUT", "/shared/playlists/<token>/annotations"): _GUEST,
+    ("GET", "/shared/playlists/<token>/pictures/originals/preview-files/<preview_file_id>.<extension>"): _GUEST,
+    ("GET", "/shared/playlists/<token>/pictures/thumbnails/persons/<person_id>.png"): _GUEST,
+    ("GET", "/shared/playlists/<token>/preview-files/<preview_file_id>/download"): _GUEST,
+    ("POST", "/data/playlists/<playlist_id>/share/<token>/invite"): "Not yet: invitation mails.",
+    ("POST", "/data/playlists/<playlist_id>/notify-clients"): "Not yet: client notifications (notifications service).",
+    ("GET", "/actions/preview-files/<preview_file_id>/extract-annotated-frame"): _FRAMES,
+    ("GET", "/actions/preview-files/<preview_file_id>/extract-annotated-frames"): _FRAMES,
+    ("GET", "/actions/preview-files/<preview_file_id>/extract-annotated-frames-pdf"): _FRAMES,
+    ("GET", "/actions/preview-files/<preview_file_id>/extract-frame"): _FRAMES,
+    ("GET", "/actions/preview-files/<preview_file_id>/extract-tile"): _FRAMES,
+    ("POST", "/pictures/preview-background-files/<instance_id>"): "Not yet: background HDR/EXR upload.",
+    ("GET", "/pictures/preview-background-files/<instance_id>.<extension>"): "Not yet: background HDR/EXR upload.",
+    ("GET", "/pictures/thumbnails/preview-background-files/<instance_id>.png"): "Not yet: background HDR/EXR upload.",
+    ("POST", "/pictures/thumbnails/preview-background-files/<instance_id>.png"): "Not yet: background HDR/EXR upload.",
+    ("GET", "/pictures/thumbnails/attachment-files/<attachment_file_id>.png"): "Not yet: attachments belong to tasks' comments; their thumbnails come with them.",
+}
