@@ -209,14 +209,11 @@ def _presence_csv(gw, route, request, args, claims, context):
 
     rows = _call(gw, route, request, args, context)
     out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    name = f"presence-{args.get('month_date', '')}.csv".replace('"', "")
-    return Response(
-        out.getvalue(),
-        status=200,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    csv.writer(out, delimiter=";").writerows(rows)
+    resp = Response(out.getvalue(), status=200)
+    resp.headers["Content-Type"] = "text/csv"
+    resp.headers["Content-Disposition"] = "attachment; filename=kitsu_export.csv"
+    return resp
 
 
 def _plain(gw, route, request, args, claims, context):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import secrets
 from urllib.parse import urlencode
 
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 expected = {"expected_exceptions": SLATE_ERRORS}
 RESET_TTL = 2 * 3600
 INVITE_TTL = 7 * 24 * 3600
-APP_LOGIN_CODE_TTL = 120
+APP_LOGIN_CODE_TTL = 60
+CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url SHA-256 (RFC 7636)
+VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
 
 def reset_url(email: str, token: str, token_type: str | None = None) -> str:
@@ -157,6 +160,8 @@ class RecoveryMixin:
     @rpc(**expected)
     def create_app_login_code(self, query=None, body=None):
         body = _strings(body, ("code_challenge",))
+        if not CHALLENGE.match(body["code_challenge"]):
+            raise validation_error([("code_challenge", "String should match pattern '^[A-Za-z0-9_-]{43}$'")])
         with self.store.session() as s:
             person = self._person(s, self.caller.user_id)
             code = secrets.token_urlsafe(32)
@@ -171,6 +176,10 @@ class RecoveryMixin:
     def exchange_app_login_code(self, body=None, ip=None):
         """Public: single-use code + PKCE verifier → a new token pair."""
         body = _strings(body, ("code", "code_verifier"))
+        if len(body["code"]) > 128:
+            raise validation_error([("code", "String should have at most 128 characters")])
+        if not VERIFIER.match(body["code_verifier"]):
+            raise validation_error([("code_verifier", "String should match pattern '^[A-Za-z0-9._~-]{43,128}$'")])
         wrong = Invalid("Wrong or expired code.", {"login": False})
         raw = redis_store.take(f"app-login-code-{body['code']}")
         if raw is None:

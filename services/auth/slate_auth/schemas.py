@@ -25,7 +25,9 @@ ADMIN_WRITABLE = SELF_WRITABLE + (
 
 # What POST /data/persons accepts: the person's columns, its password and
 # departments; other keys are refused like Zou's "invalid keyword argument".
-CREATE_ACCEPTED = {c.key for c in Person.__table__.columns} | {"password", "departments", "full_name", "type"}
+CREATE_ACCEPTED = {c.key for c in Person.__table__.columns} | {
+    "password", "departments", "full_name", "type", "preview_project_id", "preview_opened_at", "preview_open_until",
+}
 
 
 def normalise_person(p: Person) -> None:
@@ -34,11 +36,27 @@ def normalise_person(p: Person) -> None:
         p.country = p.country.strip().upper()[:2]
 
 
+# Zou's key order of a serialised person (JSON clients diff it in tests).
+PERSON_KEYS = (
+    "first_name", "last_name", "email", "phone", "country", "contract_type", "active", "archived",
+    "last_presence", "desktop_login", "totp_enabled", "email_otp_enabled", "fido_enabled",
+    "preferred_two_factor_authentication", "shotgun_id", "timezone", "locale", "use_12_hour_clock",
+    "display_date_format", "data", "role", "position", "seniority", "daily_salary", "has_avatar",
+    "notifications_enabled", "notifications_slack_enabled", "notifications_slack_userid",
+    "notifications_mattermost_enabled", "notifications_mattermost_userid", "notifications_discord_enabled",
+    "notifications_discord_userid", "is_bot", "is_guest", "preview_project_id", "preview_opened_at",
+    "preview_open_until", "expiration_date", "is_generated_from_ldap", "ldap_uid", "studio_id",
+)
+
+
 def person_full(p: Person, relations: bool = True) -> dict:
     """Zou's ``serialize_safe``: every public column, never a secret (those
-    live in ``credential``); ``departments`` with relations."""
-    doc = row_dict(p, type_name="Person")
+    live in ``credential``); ``departments`` (last) with relations. Preview
+    accounts do not exist here: their three fields are always null."""
+    row = row_dict(p)
+    doc = {k: row.get(k) for k in PERSON_KEYS}
     doc["full_name"] = p.full_name
+    doc.update({"id": row["id"], "created_at": row["created_at"], "updated_at": row["updated_at"], "type": "Person"})
     if relations:
         doc["departments"] = [d.id for d in p.departments]
     return doc

@@ -276,7 +276,8 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
                     # Zou: a password literally "default" must be changed first.
                     token = domain.new_reset_token()
                     redis_store.put(f"reset-token-{person.email}", token, 7200)
-                    error = Invalid("", {"login": False, "default_password": True, "token": token, "error": False})
+                    error = Invalid("The password must be changed.",
+                                    {"login": False, "default_password": True, "token": token})
                 else:
                     cred.login_failed_attemps = 0
                     cred.last_login_failed = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from urllib.parse import urlsplit
 
 import pyotp
@@ -314,6 +315,7 @@ class SecondFactorMixin:
                 raise Invalid("FIDO not enabled.")
             rp_id, _ = _rp()
             options = generate_authentication_options(
+                challenge=os.urandom(32),
                 rp_id=rp_id,
                 allow_credentials=[
                     PublicKeyCredentialDescriptor(id=_unb64(d["credential_id"])) for d in cred.fido_credentials or []
@@ -341,6 +343,7 @@ class SecondFactorMixin:
             person, cred = self._me(s)
             rp_id, _ = _rp()
             options = generate_registration_options(
+                challenge=os.urandom(32),
                 rp_id=rp_id,
                 rp_name="Kitsu",
                 user_id=person.id.encode(),

@@ -1,0 +1,171 @@
+"""The auth service alone on the real broker, database and Redis.
+
+Entrypoints are driven with nameko's ``entrypoint_hook`` so the calls reach
+this in-process container (with this test's env, e.g. a short lock window)
+even when the session's end-to-end suite runs its own auth on the same vhost.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pyotp
+import pytest
+from nameko.testing.services import entrypoint_hook
+from slatekit import db
+from slatekit.errors import Invalid, Locked
+from slatekit.testing import wait_until
+from sqlalchemy import text
+
+from slate_auth import redis_store
+from slate_auth.service import AuthService
+
+ADMIN = {"role": "admin", "user_id": str(uuid.uuid4())}
+
+
+@pytest.fixture
+def auth(run_service, monkeypatch):
+    monkeypatch.setenv("LOGIN_LOCK_SECONDS", "3")
+    container = run_service(AuthService)
+
+    def call(method, context=None, **kwargs):
+        with entrypoint_hook(container, method, context_data=context or ADMIN) as hook:
+            return hook(**kwargs)
+
+    return call
+
+
+def new_person(auth, password="interface-pass-1", **extra):
+    n = uuid.uuid4().hex[:8]
+    body = {"email": f"i{n}@example.com", "first_name": "Int", "last_name": n, "password": password, **extra}
+    return auth("crud_create", model="persons", body=body)
+
+
+def caller(person):
+    return {"user_id": person["id"], "role": person["role"]}
+
+
+def outbox_records(person_id):
+    engine = db.engine_for("auth")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT name, body FROM auth.outbox WHERE body->'data'->>'person_id' = :pid ORDER BY id"),
+            {"pid": person_id},
+        ).all()
+    return [(name, body) for name, body in rows]
+
+
+def test_locked_account_unlocks_once_the_window_has_passed(auth, monkeypatch):
+    monkeypatch.setenv("LOGIN_LOCK_ATTEMPTS", "2")  # fewer bcrypt rounds; 5 is covered end to end
+    person = new_person(auth)
+    for _ in range(2):
+        with pytest.raises(Invalid):
+            auth("login", body={"email": person["email"], "password": "wrong"})
+    with pytest.raises(Locked):
+        auth("login", body={"email": person["email"], "password": "interface-pass-1"})
+
+    def logged_in():
+        try:
+            return auth("login", body={"email": person["email"], "password": "interface-pass-1"})["login"]
+        except Locked:
+            return False
+
+    assert wait_until(logged_in, timeout=10, interval=0.2, what="unlock after LOGIN_LOCK_SECONDS")
+
+
+def test_email_otp_enrolment_then_login_with_the_mailed_code(auth):
+    person = new_person(auth)
+    me = caller(person)
+    assert auth("pre_enable_email_otp", me) == {"success": True}
+
+    def mailed_code():
+        with db.engine_for("auth").connect() as conn:
+            secret = conn.execute(text("SELECT email_otp_secret FROM auth.credential WHERE person_id = :p"),
+                                  {"p": person["id"]}).scalar()
+        count = redis_store.get(f"email-otp-count-{person['id']}")
+        return pyotp.HOTP(secret).at(int(count))
+
+    with pytest.raises(Invalid) as wrong:
+        auth("enable_email_otp", me, body={"email_otp": "000000"})
+    assert wrong.value.extra["wrong_OTP"] is True
+    enabled = auth("enable_email_otp", me, body={"email_otp": mailed_code()})
+    assert len(enabled["otp_recovery_codes"]) == 16 and enabled["refresh_token"]
+
+    with pytest.raises(Invalid) as missing:
+        auth("login", body={"email": person["email"], "password": "interface-pass-1"})
+    assert missing.value.extra["missing_OTP"] is True
+    assert missing.value.extra["preferred_two_factor_authentication"] == "email_otp"
+    assert auth("send_email_otp", {}, query={"email": person["email"]}) == {"success": True}
+    code = mailed_code()
+    body = auth("login", body={"email": person["email"], "password": "interface-pass-1", "email_otp": code})
+    assert body["login"] is True
+    # a mailed code works once
+    with pytest.raises(Invalid):
+        auth("login", body={"email": person["email"], "password": "interface-pass-1", "email_otp": code})
+
+
+def test_totp_recovery_codes_can_be_regenerated_with_a_second_factor(auth):
+    person = new_person(auth)
+    me = caller(person)
+    secret = auth("pre_enable_totp", me)["otp_secret"]
+    first = auth("enable_totp", me, body={"totp": pyotp.TOTP(secret).now()})["otp_recovery_codes"]
+    with pytest.raises(Invalid) as wrong:
+        auth("new_recovery_codes", me, body={"totp": "000000"})
+    assert wrong.value.message == "OTP verification failed."
+    fresh = auth("new_recovery_codes", me, body={"recovery_code": first[0]})["otp_recovery_codes"]
+    assert set(fresh).isdisjoint(first)
+    with pytest.raises(Invalid):  # the old codes are gone
+        auth("login", body={"email": person["email"], "password": "interface-pass-1", "recovery_code": first[1]})
+    assert auth("login", body={"email": person["email"], "password": "interface-pass-1",
+                               "recovery_code": fresh[0]})["login"] is True
+
+
+def test_fido_registration_options_use_the_domain_as_relying_party(auth, monkeypatch):
+    monkeypatch.setenv("DOMAIN_NAME", "kitsu.example.com:8443")
+    person = new_person(auth)
+    options = auth("pre_register_fido", caller(person))
+    assert options["rp"] == {"name": "Kitsu", "id": "kitsu.example.com"}
+    assert options["user"]["name"] == person["email"]
+    with pytest.raises(Invalid) as bad:
+        auth("register_fido", caller(person), body={"registration_response": {"id": "x"}, "device_name": "key"})
+    assert bad.value.message == "FIDO server exception your registration response is probly wrong."
+    with pytest.raises(Invalid) as again:  # the ceremony state is single use
+        auth("register_fido", caller(person), body={"registration_response": {"id": "x"}, "device_name": "key"})
+    assert again.value.message == "No preregistration before."
+
+
+def test_every_person_event_carries_the_full_person_record(auth):
+    person = new_person(auth)
+    dep = auth("crud_create", model="departments", body={"name": "Dep " + uuid.uuid4().hex[:6], "color": "#123456"})
+    auth("add_person_to_department", person_id=person["id"], body={"department_id": dep["id"]})
+    auth("crud_update", model="persons", instance_id=person["id"], body={"phone": "555"})
+    auth("clear_avatar", person_id=person["id"])
+    auth("create_desktop_login_log", caller(person), body={})
+    auth("crud_delete", model="persons", instance_id=person["id"], query={"force": "true"})
+    events = outbox_records(person["id"])
+    names = [name for name, _ in events]
+    assert names[0] == "person:new" and names[-1] == "person:delete"
+    assert names.count("person:update") == 4
+    for name, body in events:
+        record = body["record"]
+        assert {"role", "active", "departments", "full_name", "has_avatar", "first_name", "last_name"} <= set(record)
+        assert not {"password", "totp_secret", "otp_recovery_codes", "jti"} & set(record)
+    assert events[1][1]["record"]["departments"] == [dep["id"]]
+
+
+def test_admin_bootstrap_emits_person_with_record(auth):
+    email = f"boot{uuid.uuid4().hex[:8]}@example.com"
+    created = auth("set_password", email=email.upper(), password="bootstrap-pass-1")
+    assert created["created"] is True
+    (name, body), = outbox_records(created["id"])
+    assert name == "person:new" and body["record"]["role"] == "admin" and body["record"]["email"] == email
+
+
+def test_export_persons_pages_in_id_order(auth):
+    for _ in range(3):
+        new_person(auth)
+    first = auth("export_persons", limit=2)
+    assert len(first) == 2 and first[0]["id"] < first[1]["id"]
+    rest = auth("export_persons", after=first[-1]["id"], limit=1000)
+    assert rest and all(p["id"] > first[-1]["id"] for p in rest)
+    assert {"role", "active", "departments", "full_name", "has_avatar"} <= set(rest[0])
