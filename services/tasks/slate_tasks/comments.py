@@ -521,8 +521,10 @@ class CommentsMixin:
                 "comment_id": c.id, "reply_id": reply["id"], "task_id": task.id,
                 "person_id": self.caller.user_id, "mentions": reply["mentions"],
                 "department_mentions": reply["department_mentions"]}, project_id=task.project_id, record=doc)
-            self._idem_put(s, key, reply)
-            return reply
+            out = dict(reply, person=schemas.person_short(s.get(ProjPerson, self.caller.user_id),
+                                                          self.caller.user_id))
+            self._idem_put(s, key, out)
+            return out
 
     @rpc(**expected)
     def delete_reply(self, task_id, comment_id, reply_id, query=None, body=None):
