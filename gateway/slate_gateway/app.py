@@ -116,7 +116,7 @@ class Gateway:
     def __init__(self):
         self.routes = all_routes()
         self.url_map = build_map(self.routes)
-        self.rpc = RpcPool()
+        self.rpc = metrics.MeteredRpc(RpcPool())
         self.max_body = int(config.get("MAX_BODY_BYTES") or 10 * 1024 * 1024)
         self.cors_origins = {o.strip() for o in (config.get("CORS_ORIGINS") or "").split(",") if o.strip()}
         config.secret_key()  # refuse to start on a placeholder secret
@@ -187,7 +187,6 @@ class Gateway:
         except tokens.TokenError as exc:
             return json_response(exc.body, exc.status)
         except (RpcTimeout, ServiceUnavailable) as exc:
-            metrics.observe_rpc_failure(route.service, exc.status)
             return error_response(exc.status, exc.message)
         except errors.Unauthenticated as exc:
             if exc.message == tokens.REVOKED:
@@ -265,6 +264,8 @@ class Gateway:
         if request.method in SAFE_METHODS:
             return None
         data = request.get_data(cache=True)  # bounded by max_content_length
+        if request.content_length is None and len(data) >= self.max_body:
+            request.stream.read(1)  # a streamed body at the limit: raises 413 if there is more
         if not data:
             return {} if route.body == "object" else None
         ctype = request.mimetype or ""
@@ -321,12 +322,7 @@ class Gateway:
 
 
     def call(self, service: str, method: str, kwargs: dict, context: dict | None = None, timeout: float | None = None):
-        """``self.rpc.call`` with the RPC latency recorded per service."""
-        started = time.perf_counter()
-        try:
-            return self.rpc.call(service, method, kwargs, context, timeout)
-        finally:
-            metrics.observe_rpc(service, time.perf_counter() - started)
+        return self.rpc.call(service, method, kwargs, context, timeout)
 
 
 _TRACE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")

@@ -13,6 +13,7 @@ multiprocess mode); without it the figures are per worker.
 from __future__ import annotations
 
 import os
+import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -46,6 +47,29 @@ def observe_rpc(service: str, seconds: float) -> None:
 
 def observe_rpc_failure(service: str, status: int) -> None:
     RPC_FAILURES.labels(service, "timeout" if status == 504 else "unavailable").inc()
+
+
+class MeteredRpc:
+    """Wraps the gateway's ``RpcPool``: every call, from the route table or a
+    handler, is timed per service and its 503/504 failures counted."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def call(self, service, method, kwargs=None, context=None, timeout=None):
+        from slatekit.rpc_client import RpcTimeout, ServiceUnavailable
+
+        started = time.perf_counter()
+        try:
+            return self.pool.call(service, method, kwargs, context, timeout)
+        except (RpcTimeout, ServiceUnavailable) as exc:
+            observe_rpc_failure(service, exc.status)
+            raise
+        finally:
+            observe_rpc(service, time.perf_counter() - started)
+
+    def __getattr__(self, name):
+        return getattr(self.pool, name)
 
 
 def render() -> tuple[bytes, str]:

@@ -205,3 +205,27 @@ def test_a_declared_body_bigger_than_the_limit_is_refused_before_reading(gateway
 def test_revoked_and_expired_bodies_are_distinct():
     assert tokens.REVOKED == "Token has been revoked"
     assert tokens.EXPIRED == "Signature has expired"
+
+
+def test_rpc_latency_and_failures_are_counted_for_every_caller():
+    from slate_gateway import metrics
+    from slatekit.rpc_client import RpcTimeout, ServiceUnavailable
+
+    class Pool:
+        def call(self, service, method, kwargs=None, context=None, timeout=None):
+            raise {"slow": RpcTimeout("late"), "gone": ServiceUnavailable("down")}[service]
+
+    def value(name, **labels):
+        from prometheus_client import REGISTRY
+
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    rpc = metrics.MeteredRpc(Pool())
+    before = (value("slate_gateway_rpc_failures_total", service="slow", reason="timeout"),
+              value("slate_gateway_rpc_failures_total", service="gone", reason="unavailable"))
+    for service, exc in (("slow", RpcTimeout), ("gone", ServiceUnavailable)):
+        with pytest.raises(exc):
+            rpc.call(service, "x", {})
+    assert value("slate_gateway_rpc_failures_total", service="slow", reason="timeout") == before[0] + 1
+    assert value("slate_gateway_rpc_failures_total", service="gone", reason="unavailable") == before[1] + 1
+    assert value("slate_gateway_rpc_seconds_count", service="slow") >= 1
