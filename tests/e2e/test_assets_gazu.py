@@ -3,6 +3,7 @@ episodes, sequences, shots, scenes, casting, edits, concepts, descriptors."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import gazu
@@ -11,6 +12,16 @@ import pytest
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 pytestmark = pytest.mark.e2e
+
+
+def _wait(fn, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(0.1)
+    return None
 
 
 def _name(prefix):
@@ -55,6 +66,23 @@ def test_gazu_project_breakdown_flow(gz, suite, admin):
     gazu.asset.update_asset(asset, client=c)
     assert gazu.asset.get_asset(asset["id"], client=c)["description"] == "the real hero"
     assert [t["name"] for t in gazu.asset.all_asset_types_for_project(project, client=c)] == ["Character"]
+
+    # task types are owned by tasks: the project only links them
+    task_type = gazu.task.new_task_type(_name("Anim"), for_entity="Asset", client=c)
+    gazu.project.add_task_type(project, task_type, 1, client=c)
+    # (gazu.project.get_project_task_types reads settings/task-types, a 405 in Zou 1.0.97 too)
+    linked = gazu.client.fetch_all(f"projects/{project['id']}/task-types", client=c)
+    assert task_type["id"] in [t["id"] for t in linked]
+    assert task_type["id"] in gazu.project.get_project(project["id"], client=c)["task_types"]
+    # a task created in tasks reaches /data/assets/with-tasks through tasks' events
+    task = gazu.task.new_task(asset, task_type, client=c)
+
+    def with_tasks():
+        rows = gazu.client.fetch_all("assets/with-tasks", {"project_id": project["id"]}, client=c)
+        return next((r["tasks"] for r in rows if r["id"] == asset["id"] and r["tasks"]), None)
+
+    tasks = _wait(with_tasks)
+    assert tasks and tasks[0]["id"] == task["id"] and tasks[0]["task_type_id"] == task_type["id"]
 
     # episodes, sequences, shots
     episodes = gazu.shot.all_episodes_for_project(project, client=c)

@@ -206,11 +206,9 @@ ROUTES = [
     R("PUT", "/actions/tasks/<task_id>/set-main-preview", "set_main_preview", body="any"),
     R("PUT", "/actions/tasks/set-main-preview", "set_main_preview", body="any"),
     R("GET", "/data/user/projects/open", "user_open_projects"),
+    R("GET", "/data/entities/<entity_id>/entities-linked/with-tasks", "get_entities_linked_with_tasks"),
+    R("POST", "/actions/projects/<project_id>/task-types/<task_type_id>/set-shot-nb-frames", "set_shot_nb_frames",
+      status=200),
 ]
 
-NOT_SERVED = {
-    ("GET", "/data/entities/<entity_id>/entities-linked/with-tasks"):
-        "Not yet: concept links listing with tasks.",
-    ("POST", "/actions/projects/<project_id>/task-types/<task_type_id>/set-shot-nb-frames"):
-        "Not yet: needs the shot's last preview frame count from previews.",
-}
+NOT_SERVED: dict = {}

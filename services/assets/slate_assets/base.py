@@ -12,6 +12,7 @@ from . import domain
 from .models import Entity, EntityType, Project, ProjectLink, ProjectPersonLink, ProjectStatus, ProjectTaskStatusLink, ProjectTaskTypeLink
 
 PROJECT_TYPE = "Project"
+_ENTITY_KEYS = tuple(c.key for c in Entity.__table__.columns)
 
 
 def need_object(body) -> dict:
@@ -109,7 +110,12 @@ class Helpers:
         return cache
 
     def _type_names(self, s) -> dict[str, str]:
-        return {v: k for k, v in self._types(s).items()}
+        types = self._types(s)
+        cached = getattr(self, "_names_cache", None)
+        if cached is None or cached[0] is not types or len(cached[1]) != len(types):
+            cached = (types, {v: k for k, v in types.items()})
+            self._names_cache = cached
+        return cached[1]
 
     def _type_id(self, s, name: str) -> str:
         tid = self._types(s).get(name)
@@ -147,9 +153,17 @@ class Helpers:
         return domain.type_name(self._type_names(s).get(entity.entity_type_id))
 
     def _entity_json(self, s, entity: Entity) -> dict:
-        doc = row_dict(entity, type_name=self._etype_name(s, entity))
+        """Zou's entity JSON. Hot path of every listing: plain attribute reads
+        (ids are strings already; only the two timestamps need formatting)."""
+        state = entity.__dict__
+        doc = {k: state[k] if k in state else getattr(entity, k) for k in _ENTITY_KEYS}
+        for k in ("created_at", "updated_at"):
+            v = doc.get(k)
+            if v is not None and not isinstance(v, str):
+                doc[k] = v.isoformat(timespec="seconds")
         if doc.get("data") is None:
             doc["data"] = {}
+        doc["type"] = domain.type_name(self._type_names(s).get(entity.entity_type_id))
         return doc
 
     def _project_json(self, s, project: Project, for_event: bool = False) -> dict:

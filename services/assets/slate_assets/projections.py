@@ -98,7 +98,7 @@ class ProjectionsMixin:
             self._apply_task(s, event.get("record"), event["name"] == "task:delete",
                              (event.get("data") or {}).get("task_id"))
 
-    @subscribe("preview-file:new", "preview-file:update", "preview-file:set-main")
+    @subscribe("preview-file:new", "preview-file:update", "preview-file:add-file", "preview-file:set-main")
     def on_preview_file(self, event):
         """A preview set as main (or the first one of an automated project) becomes the entity's preview."""
         record = event.get("record") or {}
@@ -106,6 +106,8 @@ class ProjectionsMixin:
         with self.store.begin() as s:
             if not self.store.claim(s, event):
                 return
+            if record.get("id"):
+                self._apply_ext(s, "preview-file", record, False)
             entity_id = data.get("entity_id") or record.get("entity_id")
             if not entity_id and record.get("task_id"):
                 task = s.get(TaskRow, record["task_id"])
@@ -116,6 +118,8 @@ class ProjectionsMixin:
             if entity is None:
                 return
             project = s.get(Project, entity.project_id)
+            if event["name"] == "preview-file:add-file" and not record.get("id"):
+                return
             wants = event["name"] == "preview-file:set-main" or (project is not None and project.is_set_preview_automated)
             pid = record.get("id") or data.get("preview_file_id")
             if wants and pid and entity.preview_file_id != pid:
@@ -173,6 +177,51 @@ class ProjectionsMixin:
             entity.updated_at = now()
             s.flush()
             return self._emit_entity(s, entity, "update")
+
+    @rpc(**expected)
+    def set_shot_nb_frames(self, project_id, task_type_id, query=None, body=None):
+        """Each shot of the project takes the frame count of its task's last preview (of that task type)."""
+        from .breakdown import KIND_TYPE  # noqa: F401  (kind names)
+
+        with self.store.begin() as s:
+            project = self._project(s, project_id)
+            self._check_supervisor(s, project.id)
+            tt = valid_uuid(task_type_id, "task type id")
+            shot_type = self._type_id(s, "Shot")
+            rows = s.execute(select(Entity, TaskRow).join(TaskRow, TaskRow.entity_id == Entity.id).where(
+                Entity.project_id == project.id, Entity.entity_type_id == shot_type, TaskRow.task_type_id == tt)).all()
+            previews = {r.id: r.record for r in s.scalars(select(ExtRecord).where(
+                ExtRecord.kind == "preview-file",
+                ExtRecord.id.in_([t.record.get("last_preview_file_id") for _, t in rows if t.record.get("last_preview_file_id")])))}
+            out = []
+            for shot, task in rows:
+                pf = previews.get(task.record.get("last_preview_file_id") or "")
+                nb = (pf or {}).get("nb_frames")
+                if isinstance(nb, int) and nb != shot.nb_frames:
+                    shot.nb_frames = nb
+                    shot.updated_at = now()
+                    s.flush()
+                    out.append(self._emit_entity(s, shot, "update"))
+            return out
+
+    @rpc(**expected)
+    def get_entities_linked_with_tasks(self, entity_id, query=None, body=None):
+        """Entities concept-linked to this one (both directions), each with its tasks."""
+        from .models import EntityConceptLink
+
+        with self.store.begin() as s:
+            entity = self._entity(s, entity_id)
+            self._check_access(s, entity.project_id)
+            ids = set(s.scalars(select(EntityConceptLink.entity_in_id).where(EntityConceptLink.entity_out_id == entity.id)))
+            ids |= set(s.scalars(select(EntityConceptLink.entity_out_id).where(EntityConceptLink.entity_in_id == entity.id)))
+            rows = list(s.scalars(select(Entity).where(Entity.id.in_(ids)).order_by(Entity.name))) if ids else []
+            tasks = self._tasks_by_entity(s, [e.id for e in rows])
+            out = []
+            for e in rows:
+                doc = self._entity_json(s, e)
+                doc["tasks"] = tasks.get(e.id, [])
+                out.append(doc)
+            return out
 
     # ------------------------------------------------------------ exports and rebuilds
     @rpc(**expected)
