@@ -21,6 +21,19 @@ def public_url(path: str) -> str:
     return f"{protocol}://{domain}{path}"
 
 
+def allow(kind: str, target: str, limit: int, window_seconds: int) -> bool:
+    """Per-target cap on a kind of mail (reset, invitation, OTP): mail is a
+    cost and a nuisance an attacker could aim at someone's inbox."""
+    from . import redis_store
+
+    key = f"slate:auth:mail-cap:{kind}:{target.lower()}"
+    r = redis_store.client()
+    count = r.incr(key)
+    if count == 1:
+        r.expire(key, window_seconds)
+    return count <= limit
+
+
 def send(to: str, subject: str, body: str) -> None:
     host = config.get("SMTP_HOST")
     if not host:

@@ -17,7 +17,7 @@ import secrets
 from urllib.parse import urlencode
 
 from nameko.rpc import rpc
-from slatekit.errors import SLATE_ERRORS, Invalid
+from slatekit.errors import SLATE_ERRORS, Invalid, RateLimited
 from sqlalchemy import select
 
 from . import domain, mail, redis_store, schemas
@@ -69,7 +69,7 @@ class RecoveryMixin:
             person = s.scalars(
                 select(Person).where(Person.email == email, Person.is_bot.is_(False))
             ).first()
-            if person is not None and person.active:
+            if person is not None and person.active and mail.allow("reset", email, 5, 3600):
                 token = domain.new_reset_token()
                 redis_store.put(f"reset-token-{email}", token, RESET_TTL)
                 mail.send(
@@ -131,6 +131,8 @@ class RecoveryMixin:
                 raise Invalid("This person is a bot.")
             if not person.email:
                 raise Invalid("This person has no email.")
+            if not mail.allow("invite", person.email, 10, 3600):
+                raise RateLimited("Too many invitations sent to this person, retry later.")
             token = domain.new_reset_token()
             redis_store.put(f"reset-token-{person.email}", token, INVITE_TTL)
             org = self._organisation(s)
@@ -191,7 +193,7 @@ class RecoveryMixin:
             person = s.get(Person, data["person_id"])
             if person is None or not person.active:
                 raise wrong
-            tokens = self._tokens(person)
+            tokens = self._tokens(person, restricted=self._needs_2fa_setup(person))
             s.add(LoginLog(person_id=person.id, ip_address=(ip or "")[:45], origin="script"))
             org = self._organisation(s)
             return {

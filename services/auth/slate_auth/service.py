@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 
 from nameko.rpc import rpc
 from slatekit import config
@@ -150,18 +151,40 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             s.flush()
         return org
 
-    def _tokens(self, person: Person, sid: str | None = None) -> dict:
-        """A new access + refresh pair sharing a session id (logout revokes both)."""
+    def _tokens(self, person: Person, sid: str | None = None, restricted: bool = False) -> dict:
+        """A new access + refresh pair sharing a session id (logout revokes both).
+
+        ``restricted``: ENFORCE_2FA and no second factor yet. The tokens carry
+        Zou's ``requires_2fa_setup`` claim and the session id is marked in
+        Redis (``slate:2fa-setup:<sid>``, like the blocklist) so the gateway
+        can refuse every route but the 2FA setup ones, and a refresh stays
+        restricted."""
         secret = config.secret_key()
         sid = sid or domain.new_session_id()
         identity = "bot" if person.is_bot else "person"
-        access, _ = domain.make_token(secret, person.id, "access", config.get_int("ACCESS_TOKEN_MINUTES"), sid, identity)
-        refresh, _ = domain.make_token(secret, person.id, "refresh", config.get_int("REFRESH_TOKEN_MINUTES"), sid, identity)
+        extra = {"requires_2fa_setup": True} if restricted else None
+        minutes = config.get_int("REFRESH_TOKEN_MINUTES")
+        access, _ = domain.make_token(secret, person.id, "access", config.get_int("ACCESS_TOKEN_MINUTES"), sid,
+                                      identity, extra)
+        refresh, _ = domain.make_token(secret, person.id, "refresh", minutes, sid, identity, extra)
+        if restricted:
+            redis_store.client().set(f"slate:2fa-setup:{sid}", "1", ex=minutes * 60)
         self._remember_session(person.id, sid)
         return {"access_token": access, "refresh_token": refresh}
 
+    @staticmethod
+    def _needs_2fa_setup(person: Person) -> bool:
+        """Zou's ENFORCE_2FA: a person without any second factor (and not in
+        the exempt list) gets restricted tokens until they set one up."""
+        if str(os.environ.get("ENFORCE_2FA", "")).lower() not in ("1", "true", "yes", "on"):
+            return False
+        exempt = {e.strip().lower() for e in os.environ.get("TWO_FA_EXEMPT_USERS", "").split(",") if e.strip()}
+        if person.is_bot or (person.email or "").lower() in exempt:
+            return False
+        return not (person.totp_enabled or person.email_otp_enabled or person.fido_enabled)
+
     def _issue(self, s, person: Person, origin: str, ip: str | None, sid: str | None = None) -> dict:
-        tokens = self._tokens(person, sid)
+        tokens = self._tokens(person, sid, restricted=self._needs_2fa_setup(person))
         s.add(LoginLog(person_id=person.id, ip_address=(ip or "")[:45], origin=origin))
         return tokens
 
@@ -283,12 +306,15 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
                     cred.last_login_failed = None
                     tokens = self._issue(s, person, origin, ip)
                     org = self._organisation(s)
-                    return {
+                    doc = {
                         "user": schemas.person_full(person),
                         "organisation": schemas.organisation_dump(org, person.role == "admin"),
                         "login": True,
                         **tokens,
                     }
+                    if self._needs_2fa_setup(person):
+                        doc["two_factor_authentication_required"] = True
+                    return doc
         raise error or wrong
 
     def _count_failure(self, cred: Credential, current: dt.datetime) -> None:
@@ -308,10 +334,14 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
                 raise Unauthenticated("User not found or inactive")
             if s.get(RevokedSession, claims.get("sid") or "") is not None:
                 raise Unauthenticated("Token has been revoked")
+            restricted = bool(claims.get("sid")) and bool(
+                redis_store.client().exists(f"slate:2fa-setup:{claims.get('sid')}")
+            )
             access, _ = domain.make_token(
                 config.secret_key(), person.id, "access",
                 config.get_int("ACCESS_TOKEN_MINUTES"), claims.get("sid"),
                 "bot" if person.is_bot else "person",
+                {"requires_2fa_setup": True} if restricted else None,
             )
             return {"access_token": access}
 

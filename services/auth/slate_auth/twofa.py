@@ -29,6 +29,7 @@ from .models import Credential, Person
 log = logging.getLogger(__name__)
 expected = {"expected_exceptions": SLATE_ERRORS}
 EMAIL_OTP_TTL = 300
+EMAIL_OTP_SENDS = 5
 FIDO_STATE_TTL = 300
 
 MISSING = "missing"
@@ -194,8 +195,14 @@ class SecondFactorMixin:
 
     # ------------------------------------------------------------ email OTP
     def _mail_otp(self, person: Person, cred: Credential) -> None:
+        """Mail a fresh code (the previous one stops working). At most
+        EMAIL_OTP_SENDS per 10 minutes per person: beyond, nothing is sent
+        (the public route answers the same either way)."""
         import secrets as _secrets
 
+        if not mail.allow("email-otp", person.id, EMAIL_OTP_SENDS, 600):
+            log.info("email OTP cap reached for %s", person.id)
+            return
         count = _secrets.randbelow(10**12)
         code = pyotp.HOTP(cred.email_otp_secret).at(count)
         redis_store.put(f"email-otp-count-{person.id}", str(count), EMAIL_OTP_TTL)
