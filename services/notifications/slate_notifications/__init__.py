@@ -1,0 +1,1 @@
+"""Slate notifications service."""
