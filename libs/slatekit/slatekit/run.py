@@ -51,7 +51,19 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
     log.info("%s started; health on port %s", cls.name, port)
+    if os.environ.get("SLATE_EXIT_WITH_PARENT") == "1":  # set by slatekit.testing
+        # A test run that is killed (timeout, Ctrl-C twice) never stops its
+        # services: without this they stay behind holding database connections.
+        eventlet.spawn_n(_exit_with_parent, os.getppid(), runner, log)
     runner.wait()
+
+
+def _exit_with_parent(parent: int, runner, log) -> None:
+    while os.getppid() == parent:
+        eventlet.sleep(1.0)
+    log.warning("parent process %s is gone; stopping", parent)
+    _stop(runner, log)
+    os._exit(0)
 
 
 def _stop(runner, log):

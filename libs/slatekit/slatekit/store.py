@@ -44,9 +44,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import config, db
+from .errors import Unavailable
 from .events import EVENTS_EXCHANGE, envelope, utcnow
 
 log = logging.getLogger(__name__)
@@ -278,6 +280,30 @@ def _exit_now(rows):
     os._exit(137)
 
 
+def db_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean "the database cannot answer now" (server
+    down or restarting, no connection slot left, connection dropped, query
+    cancelled or a serialization conflict): the caller may retry, so the
+    gateway should answer 503, not 500."""
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def _as_unavailable(exc: BaseException) -> Unavailable:
+    log.warning("database unavailable: %s", str(exc).splitlines()[0][:300])
+    return Unavailable("The database is unavailable, please retry")
+
+
+class SlateSession(Session):
+    """A Session whose ``with`` block turns database outages into ``Unavailable``."""
+
+    def __exit__(self, type_, value, traceback):
+        super().__exit__(type_, value, traceback)
+        if value is not None and db_unavailable(value):
+            raise _as_unavailable(value) from value
+
+
 class StoreHandle:
     """What a worker sees as ``self.store``."""
 
@@ -294,6 +320,10 @@ class StoreHandle:
         try:
             with session.begin():
                 yield session
+        except DBAPIError as exc:
+            if db_unavailable(exc):
+                raise _as_unavailable(exc) from exc
+            raise
         finally:
             session.close()
 
@@ -350,7 +380,7 @@ class Store(DependencyProvider):
         self.service = self.service or self.container.service_name
         self.outbox, self.inbox = outbox_tables(self.metadata)
         self.engine = db.engine_for(self.service)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, class_=SlateSession)
 
     def get_dependency(self, worker_ctx):
         return StoreHandle(self, worker_ctx)

@@ -53,6 +53,12 @@ def make_test_env() -> dict:
         # Every test logs in from 127.0.0.1: a per-IP login limit of 30/min
         # would turn into 429s. Rate-limit tests start their own gateway.
         "LOGIN_RATE_PER_MINUTE": os.environ.get("LOGIN_RATE_PER_MINUTE", "100000"),
+        # Several runs share one PostgreSQL (max_connections 100): keep few
+        # idle connections per service process; overflow still absorbs bursts.
+        "DB_POOL_SIZE": os.environ.get("DB_POOL_SIZE", "2"),
+        # Services started by a test exit when the test process dies (killed
+        # runs used to leave whole suites running, holding DB connections).
+        "SLATE_EXIT_WITH_PARENT": "1",
         "SLATE_TEST_RUN": run_id,
         "SLATE_TEST_VHOST": vhost,
     }

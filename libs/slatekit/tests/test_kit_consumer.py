@@ -96,7 +96,9 @@ def test_poison_event_is_parked_after_exactly_the_retry_limit_while_others_pass(
 
     assert sorted(applied_ids(taster)) == sorted(b["event_id"] for b in bodies if b["event_id"] != poison)
     assert DELIVERIES[poison] == limit  # exactly EVENT_RETRY_LIMIT deliveries, never more
-    assert all(DELIVERIES[b["event_id"]] == 1 for b in bodies if b["event_id"] != poison)
+    # Good events are normally delivered once; one that met a transient fault
+    # (say the shared database refusing connections) is retried, never parked.
+    assert all(1 <= DELIVERIES[b["event_id"]] < limit for b in bodies if b["event_id"] != poison)
     assert len(parked) == 1
     import json
 
@@ -112,5 +114,7 @@ def test_poison_event_is_parked_after_exactly_the_retry_limit_while_others_pass(
 def test_redelivered_event_is_applied_once(taster, slate_env):
     body = envelope("kt-dish:new", {"n": 1}, source="kt_test")
     publish(slate_env["AMQP_URI"], [body, body, body])
-    wait_until(lambda: DELIVERIES[body["event_id"]] >= 3, timeout=10, what="three deliveries")
+    wait_until(lambda: DELIVERIES[body["event_id"]] >= 3 and applied_ids(taster), timeout=10,
+               what="three deliveries and the effect")
+    time.sleep(0.5)  # room for a retried copy (after a transient fault) to land
     assert applied_ids(taster) == [body["event_id"]]
