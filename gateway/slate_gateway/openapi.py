@@ -40,6 +40,13 @@ _ERRORS = {
 }
 
 
+_AUTH_ERRORS = {
+    "401": "Missing, invalid, expired or revoked token",
+    "403": "The caller's role may not do this",
+    "422": "Malformed token",
+}
+
+
 def operation(r: Route, op_id: str) -> dict:
     params = []
     for converter, name in _PARAM.findall(r.path):
@@ -51,8 +58,8 @@ def operation(r: Route, op_id: str) -> dict:
     if r.status != 204:
         success["content"] = _json({})
     responses = {str(r.status): success}
-    for code, text in _ERRORS.items():
-        responses[code] = {"description": text, "content": _json(ERROR)}
+    for code in _ERRORS:
+        responses[code] = {"$ref": f"#/components/responses/E{code}"}
     op = {
         "operationId": op_id,
         "summary": r.summary or f"{r.service}.{r.rpc}",
@@ -70,9 +77,8 @@ def operation(r: Route, op_id: str) -> dict:
         op["security"] = []
     else:
         op["security"] = [{"bearer": []}, {"cookie": []}]
-        responses["401"] = {"description": "Missing, invalid, expired or revoked token", "content": _json(ERROR)}
-        responses["403"] = {"description": "The caller's role may not do this", "content": _json(ERROR)}
-        responses["422"] = {"description": "Malformed token", "content": _json(ERROR)}
+        for code in _AUTH_ERRORS:
+            responses[code] = {"$ref": f"#/components/responses/E{code}"}
     if r.body:
         op["requestBody"] = {
             "required": False,
@@ -103,6 +109,10 @@ def build(routes: list[Route]) -> dict:
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "access_token_cookie"},
+            },
+            "responses": {
+                f"E{code}": {"description": text, "content": _json(ERROR)}
+                for code, text in {**_ERRORS, **_AUTH_ERRORS}.items()
             },
             "schemas": {
                 "Error": {

@@ -248,13 +248,11 @@ def test_streamed_body_over_the_limit_is_refused_without_reading_it_all(suite, a
 
 
 def test_openapi_document_is_served_from_the_route_table(suite):
-    from openapi_spec_validator import validate
     from slate_gateway import openapi
     from slate_gateway.routes import all_routes
 
     doc = requests.get(suite.url + "/api/openapi.json").json()
-    validate(doc)
-    assert doc == openapi.build(all_routes())
+    assert doc == openapi.build(all_routes())  # the very document tests/contract validates
     assert doc["paths"]["/data/persons"]["post"]["x-required-role"] == ["admin"]
 
 
