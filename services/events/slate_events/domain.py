@@ -129,10 +129,6 @@ def as_list(value) -> list:
 
 
 # ------------------------------------------------------------------ webhooks
-class UnsafeUrl(Invalid):
-    pass
-
-
 def _resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({info[4][0] for info in infos})
@@ -180,7 +176,7 @@ def check_url(url, allowed_networks=(), resolve=_resolve) -> tuple[str, list[str
         if any(ip in net for net in allowed_networks):
             continue
         if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local or ip.is_private:
-            raise UnsafeUrl("The webhook URL points at a loopback, private or link-local address", {"field": "url"})
+            raise Invalid("The webhook URL points at a loopback, private or link-local address", {"field": "url"})
     return url, addresses
 
 

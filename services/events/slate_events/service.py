@@ -357,8 +357,8 @@ class EventsService(HealthMixin):
         body = body or {}
         if not isinstance(body, dict):
             raise Invalid("A JSON object is expected")
-        url, _ = domain.check_url(body.get("url"), allowed_networks())
         names = self._event_names(body.get("event_names"))
+        url, _ = domain.check_url(body.get("url"), allowed_networks())
         with self.store.begin() as s:
             self._can_manage_hooks(s, project_id)
             hook = Webhook(project_id=project_id, url=url, event_names=names, name=str(body.get("name") or "")[:120],
