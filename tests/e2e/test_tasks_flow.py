@@ -208,6 +208,9 @@ def test_artist_permissions_status_and_closed_project(world, admin, suite):
     wip, done = world.status("wip"), world.status("done")
     url = suite.url + f"/actions/tasks/{task['id']}/comment"
     assert s_artist.post(url, json={"task_status_id": wip["id"], "comment": "mine"}).status_code == 201
+    # a project they are not in: 403, nothing written
+    outsider, s_outsider = world.person("user")
+    assert s_outsider.post(url, json={"task_status_id": wip["id"], "comment": "x"}).status_code == 403
     # not assigned: no comment, no status change
     assert s_other.post(url, json={"task_status_id": done["id"], "comment": "x"}).status_code == 403
     # a status not allowed for artists
@@ -231,6 +234,8 @@ def test_artist_permissions_status_and_closed_project(world, admin, suite):
                          json={"duration": 120}).status_code == 201
     assert s_other.post(suite.url + f"/actions/tasks/{task['id']}/time-spents/{day}/persons/{other['id']}",
                         json={"duration": 60}).status_code == 403
+    texts = [c["text"] for c in admin.get(suite.url + f"/data/tasks/{task['id']}/comments").json()]
+    assert "x" not in texts and "no" not in texts and "d" not in texts
     # a closed project refuses comments
     world.set_team(pid, [artist["id"], other["id"]], status="closed")
     wait_for(lambda: admin.post(url, json={"task_status_id": wip["id"], "comment": "c"}).status_code == 403,

@@ -66,7 +66,8 @@ def apply_project(s, record: dict, deleted: bool = False) -> None:
         row = ProjProject(id=pid, team=[], roles={})
         s.add(row)
     row.name = record.get("name")
-    status = record.get("status") or record.get("project_status_name") or "open"
+    status = (record.get("project_status") or record.get("status") or record.get("project_status_name")
+              or "open")
     row.status = "closed" if str(status).lower() == "closed" else "open"
     if "team" in record:
         row.team = _ids(record.get("team"))

@@ -302,12 +302,26 @@ class TasksMixin:
                 for eid in wanted:
                     if eid not in known and s.get(ProjEntity, eid) is None:
                         entities.append(self._entity(s, eid, project.id, placeholder_ok=True))
-            created = []
-            for e in entities:
-                task, new = self._new_task(s, project, e, task_type)
-                if new:
-                    created.append(task)
-            return self._dump_tasks(s, created)
+            return self._dump_tasks(s, self._bulk_new_tasks(s, project, task_type, entities))
+
+    def _bulk_new_tasks(self, s, project, task_type, entities) -> list[Task]:
+        """One ``main`` task per entity that has none of this type: one
+        insert batch, one ``task:new`` each (no per-row lookups)."""
+        have = set(s.scalars(select(Task.entity_id).where(
+            Task.project_id == project.id, Task.task_type_id == task_type.id, Task.name == "main")))
+        status = self._default_status(s)
+        stamp = now()
+        created = [Task(name="main", project_id=project.id, entity_id=e.id, task_type_id=task_type.id,
+                        task_status_id=status.id, created_at=stamp, updated_at=stamp)
+                   for e in dict((e.id, e) for e in entities).values() if e.id not in have]
+        if not created:
+            return []
+        s.add_all(created)
+        s.flush()
+        for task in created:
+            self.store.emit(s, "task:new", {"task_id": task.id}, project_id=task.project_id,
+                            record=schemas.task(task, []))
+        return created
 
     @rpc(**expected)
     def create_entity_tasks(self, entity_id, body=None, query=None):
