@@ -285,7 +285,7 @@ class FilesService(HealthMixin):
         proj = s.get(Ref, project_id) if project_id else None
         if proj is not None and isinstance((proj.data or {}).get("file_tree"), dict) and proj.data["file_tree"]:
             return proj.data["file_tree"]
-        return paths.named_tree("default")
+        raise Invalid("No tree can be found for given project.")
 
     def _software(self, s, software_id):
         if software_id:
@@ -320,10 +320,8 @@ class FilesService(HealthMixin):
         body = body if isinstance(body, dict) else {}
         with self.store.begin() as s:
             task = self._ref(s, task_id, "task", "task")
-            folder, base, software, _ = self._task_paths(s, task, body)
-            revision = _int(body.get("revision"), "revision", 1) or 1
-            ext = software.file_extension if software else ""
-            return {"path": folder, "name": paths.working_name(base, body.get("name") or "main", revision, ext)}
+            folder, base, _, _ = self._task_paths(s, task, body)
+            return {"path": folder, "name": base}
 
     @rpc(**expected)
     def new_working_file(self, task_id, query=None, body=None):
@@ -342,9 +340,7 @@ class FilesService(HealthMixin):
             elif s.scalars(select(WorkingFile).where(WorkingFile.task_id == task.id, WorkingFile.name == name,
                                                      WorkingFile.revision == revision)).first():
                 raise Invalid("The given working file already exists.")
-            folder, base, software, sep = self._task_paths(s, task, body)
-            ext = software.file_extension if software else ""
-            fname = paths.working_name(base, name, revision, ext)
+            folder, fname, software, sep = self._task_paths(s, task, body)
             wf = WorkingFile(
                 name=name, revision=revision, comment=body.get("comment") or "",
                 description=body.get("description") or "", task_id=task.id, entity_id=task.entity_id,
@@ -462,7 +458,6 @@ class FilesService(HealthMixin):
         tree = self._tree(s, project_id)
         folder = paths.folder_path(tree, body.get("mode") or "output", kind, values, sep)
         name = paths.file_name(tree, body.get("mode") or "output", kind, values)
-        name = f"{name}_v{int(revision):03d}"
         return folder, name, project_id, sep
 
     def _new_output(self, entity_id, body, instance_id=None, temporal_id=None):
@@ -504,7 +499,7 @@ class FilesService(HealthMixin):
                 person_id=valid_uuid(body.get("person_id") or self.caller.user_id, "person id"),
                 file_status_id=valid_uuid(body["file_status_id"], "file status id") if body.get("file_status_id") else None,
                 source_file_id=working.id if working else None,
-                path=f"{folder}{sep}{fname}" + (f".{ext.lstrip('.')}" if ext else ""),
+                path=f"{folder}{sep}{fname}",
             )
             if of.file_status_id is None:
                 default = s.scalars(select(FileStatus).where(FileStatus.name == "Created")).first()
@@ -517,7 +512,10 @@ class FilesService(HealthMixin):
             s.flush()
             doc = self._of_dump(of)
             self.store.emit(s, "output-file:new", {"output_file_id": of.id}, project_id=project_id, record=doc)
-            return doc
+            out = {**doc, "folder_path": folder, "file_name": fname}
+            if working is not None:
+                out["source_file"] = self._wf_dump(working)
+            return out
 
     @rpc(**expected)
     def new_entity_output_file(self, entity_id, query=None, body=None):
@@ -552,8 +550,7 @@ class FilesService(HealthMixin):
             body, output_type, task_type_id = self._output_args(s, body)
             revision = _int(body.get("revision"), "revision", 1) or 1
             folder, fname, _, _ = self._output_path(s, entity_id, body, output_type, task_type_id, revision)
-            ext = body.get("extension") or ""
-            return {"folder_path": folder, "file_name": fname + (f".{ext.lstrip('.')}" if ext else "")}
+            return {"folder_path": folder, "file_name": fname}
 
     @rpc(**expected)
     def entity_output_file_path(self, entity_id, query=None, body=None):
@@ -576,14 +573,14 @@ class FilesService(HealthMixin):
             rows = list(s.scalars(stmt.order_by(OutputFile.revision.desc(), OutputFile.created_at.desc())))
             if not last:
                 return [self._of_dump(o) for o in rows]
-            out = {}
+            out = []
             seen = set()
             for o in rows:
                 key = (o.task_type_id, o.output_type_id, o.name, o.representation)
                 if key in seen:
                     continue
                 seen.add(key)
-                out[o.id] = self._of_dump(o)
+                out.append(self._of_dump(o))
             return out
 
     @rpc(**expected)

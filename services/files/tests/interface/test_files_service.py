@@ -26,7 +26,10 @@ def world(run_service, rpc, slate_env):
     run_service(FilesService)
     amqp = slate_env["AMQP_URI"]
     ids = {k: str(uuid.uuid4()) for k in ("project", "seq", "shot", "tt", "task")}
-    publish(amqp, "project:new", {"id": ids["project"], "name": "Caminandes", "updated_at": "2024-01-01T00:00:00"})
+    from slate_files.paths import DEFAULT_TREE
+
+    publish(amqp, "project:new", {"id": ids["project"], "name": "Caminandes", "updated_at": "2024-01-01T00:00:00",
+                                  "file_tree": DEFAULT_TREE})
     publish(amqp, "sequence:new", {"id": ids["seq"], "name": "SQ01", "project_id": ids["project"], "type": "Sequence"})
     publish(amqp, "shot:new", {"id": ids["shot"], "name": "SH010", "project_id": ids["project"],
                                "parent_id": ids["seq"], "type": "Shot"})
@@ -49,10 +52,17 @@ def test_new_working_file_increments_revision_and_builds_path(world, rpc):
     first = rpc.call("files", "new_working_file", {"task_id": world["task"], "body": {"name": "main"}}, ADMIN)
     second = rpc.call("files", "new_working_file", {"task_id": world["task"], "body": {"name": "main"}}, ADMIN)
     assert (first["revision"], second["revision"]) == (1, 2)
-    assert second["path"] == "/simple/productions/caminandes/shots/sq01/sh010/animation/caminandes_sq01_sh010_animation_main_v002"
+    assert second["path"] == "/simple/productions/caminandes/shots/sq01/sh010/animation/caminandes_sq01_sh010_animation"
     assert second["type"] == "WorkingFile" and second["entity_id"] == world["shot"]
     last = rpc.call("files", "last_working_files", {"task_id": world["task"]}, ADMIN)
     assert last["main"]["id"] == second["id"]
+
+
+def test_a_project_without_a_file_tree_gets_zous_400(run_service, rpc):
+    run_service(FilesService)
+    with pytest.raises(Exception) as err:
+        rpc.call("files", "guess_from_path", {"body": {"project_id": str(uuid.uuid4()), "file_path": "/a/b"}}, ADMIN)
+    assert "No tree can be found" in str(err.value)
 
 
 def test_output_file_revisions_and_duplicate_is_refused(world, rpc):
@@ -61,12 +71,12 @@ def test_output_file_revisions_and_duplicate_is_refused(world, rpc):
     a = rpc.call("files", "new_entity_output_file", {"entity_id": world["shot"], "body": body}, ADMIN)
     b = rpc.call("files", "new_entity_output_file", {"entity_id": world["shot"], "body": body}, ADMIN)
     assert (a["revision"], b["revision"]) == (1, 2)
-    assert b["path"].endswith("caminandes_sq01_sh010_cache_main_v002.abc")
+    assert b["path"] == "/simple/productions/export/caminandes/shots/sq01/sh010/cache/caminandes_sq01_sh010_cache_main"
     with pytest.raises(Exception) as err:
         rpc.call("files", "new_entity_output_file",
                  {"entity_id": world["shot"], "body": {**body, "revision": 2}}, ADMIN)
     assert "already exists" in str(err.value)
     last = rpc.call("files", "entity_last_output_files", {"entity_id": world["shot"]}, ADMIN)
-    assert list(last) == [b["id"]]
+    assert [o["id"] for o in last] == [b["id"]]
     nxt = rpc.call("files", "next_entity_output_revision", {"entity_id": world["shot"], "body": body}, ADMIN)
     assert nxt == {"next_revision": 3}
