@@ -176,7 +176,12 @@ def _call(gw, route, request, args, context, **extra):
     if body is not None:
         kwargs["body"] = body
     kwargs.update(extra)
-    return gw.rpc.call(route.service, route.rpc, kwargs, context)
+    return _rpc(gw, route.service, route.rpc, kwargs, context)
+
+
+def _rpc(gw, service, method, kwargs, context):
+    call = getattr(gw, "call", None)  # the gateway's metered call when it has one
+    return call(service, method, kwargs, context) if call else gw.rpc.call(service, method, kwargs, context)
 
 
 def _with_token_cookies(gw, route, request, args, claims, context):
@@ -196,7 +201,7 @@ def _app_login_token(gw, route, request, args, claims, context):
 
     body = gw.read_body(route, request)
     ip = request.headers.get("X-Real-Ip") or request.remote_addr
-    result = gw.rpc.call("auth", "exchange_app_login_code", {"body": body, "ip": ip}, context)
+    result = _rpc(gw, "auth", "exchange_app_login_code", {"body": body, "ip": ip}, context)
     return json_response(result, 200)
 
 

@@ -3,7 +3,7 @@ the gateway maps errors by class name)."""
 
 from __future__ import annotations
 
-from slatekit.errors import Invalid
+from slatekit.errors import Invalid, NotFound
 
 
 def validation_error(problems: list[tuple[str, str]]) -> Invalid:
@@ -15,7 +15,19 @@ def validation_error(problems: list[tuple[str, str]]) -> Invalid:
 
 
 def missing_field(field: str) -> Invalid:
-    return Invalid("A required field is missing.", {"field": field})
+    """Zou's CRUD body names no field."""
+    return Invalid("A required field is missing.")
+
+
+# Zou answers an unknown id with werkzeug's generic 404 text.
+NOT_FOUND = (
+    "404 Not Found: The requested URL was not found on the server. If you entered the URL manually "
+    "please check your spelling and try again."
+)
+
+
+def not_found() -> NotFound:
+    return NotFound(NOT_FOUND)
 
 
 def malformed_id() -> Invalid:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from . import domain, redis_store, schemas
 from .calendars import CalendarMixin
 from .equipment import EquipmentMixin
-from .errors import malformed_id, missing_field, validation_error
+from .errors import malformed_id, missing_field, not_found, validation_error
 from .models import (
     Credential,
     DayOff,
@@ -129,11 +129,11 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             pid = valid_uuid(person_id, "person id")
         except Invalid:
             if not_found_on_malformed:
-                raise NotFound(f"Person {person_id} not found") from None
+                raise not_found() from None
             raise malformed_id() from None
         person = s.get(Person, pid)
         if person is None:
-            raise NotFound(f"Person {person_id} not found")
+            raise not_found()
         return person
 
     def _credential(self, s, person_id) -> Credential:
@@ -522,13 +522,19 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             raise malformed_id() from None
         obj = s.get(cls, key)
         if obj is None:
-            raise NotFound(f"{CRUD[model][2]} {instance_id} not found")
+            raise not_found()
         return obj
 
     @rpc(**expected)
     def crud_list(self, model, query=None, body=None):
         cls, _, _ = self._model(model)
         query = dict(query or {})
+        for key in ("page", "limit"):
+            if query.get(key) not in (None, ""):
+                try:
+                    int(query[key])
+                except ValueError:
+                    raise Invalid(f"{key} must be an integer.", {"data": None}) from None
         if model == "day-offs":
             return self._list_day_offs(query)
         self._can_read(model)
@@ -631,6 +637,7 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
         if body.get("contract_type") and body["contract_type"] not in domain.CONTRACT_TYPES:
             raise Invalid("Invalid contract_type", {"data": None})
         email = self._checked_email(s, body.get("email"), None, bool(body.get("is_bot")))
+        self._check_expiration(body, None)
         person = Person()
         self._apply(person, body, schemas.ADMIN_WRITABLE)
         schemas.normalise_person(person)
@@ -647,6 +654,20 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
                 raise Invalid("One of the provided values has an invalid format.")
             cred.password_hash = domain.hash_password(password)
         return person
+
+    @staticmethod
+    def _check_expiration(body: dict, current: dt.date | None) -> None:
+        """Zou refuses a past expiration date, except keeping the current one
+        (an expired bot must stay editable)."""
+        raw = body.get("expiration_date")
+        if raw is None:
+            return
+        try:
+            value = dt.date.fromisoformat(str(raw)[:10])
+        except ValueError:
+            raise Invalid("Expiration date is not valid.", {"data": None}) from None
+        if value < dt.date.today() and value != current:
+            raise Invalid("Expiration date can't be in the past.", {"data": None})
 
     def _checked_email(self, s, value, person_id, is_bot) -> str:
         try:
@@ -732,6 +753,8 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             body["email"] = self._checked_email(s, body["email"], person.id, bool(body.get("is_bot", person.is_bot)))
         was_active = person.active
         old_expiration = person.expiration_date
+        if is_admin:
+            self._check_expiration(body, old_expiration)
         # Allow-list per reader: an artist's role, active or bot flags are
         # silently dropped (Zou answers 200 and leaves them unchanged).
         self._apply(person, body, schemas.ADMIN_WRITABLE if is_admin else schemas.SELF_WRITABLE)
@@ -848,7 +871,7 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             except Invalid:
                 raise malformed_id() from None
             if dep is None:
-                raise NotFound(f"Department {department_id} not found")
+                raise not_found()
             persons = s.scalars(
                 select(Person).where(Person.departments.any(Department.id == dep.id))
                 .order_by(Person.first_name, Person.last_name)
@@ -909,11 +932,14 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             if getattr(obj, "search_filter_group_id", None):
                 group = s.get(SearchFilterGroup, valid_uuid(obj.search_filter_group_id, "group id"))
                 if group is None or group.person_id != self.caller.user_id:
-                    raise NotFound("Search filter group not found")
+                    raise not_found()
                 if bool(group.is_shared) != bool(obj.is_shared):
                     raise Invalid("A search filter must be shared like its group.")
             if getattr(obj, "department_id", None):
-                self._department_or_invalid(s, obj.department_id)
+                try:
+                    self._department_or_invalid(s, obj.department_id)
+                except Invalid:
+                    raise not_found() from None
             s.add(obj)
             s.flush()
             return row_dict(obj, type_name=cls.__name__)
@@ -925,7 +951,7 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             raise malformed_id() from None
         obj = s.get(cls, key)
         if obj is None or (obj.person_id != self.caller.user_id and self.caller.role != "admin"):
-            raise NotFound(f"{cls.__name__} {instance_id} not found")
+            raise not_found()
         return obj
 
     @rpc(**expected)
