@@ -191,3 +191,99 @@ def test_enforced_2fa_gives_restricted_tokens_until_a_factor_is_set_up(auth, mon
     fresh = jwt.decode(enabled["access_token"], config.secret_key(), algorithms=["HS256"])
     assert "requires_2fa_setup" not in fresh
     assert not redis_store.client().exists(f"slate:2fa-setup:{fresh['sid']}")
+
+
+class SoftAuthenticator:
+    """A WebAuthn authenticator in software (P-256, "none" attestation)."""
+
+    def __init__(self, rp_id="localhost", origin="http://localhost:8080"):
+        import os as _os
+
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.rp_id, self.origin = rp_id, origin
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.credential_id = _os.urandom(16)
+        self.sign_count = 0
+
+    @staticmethod
+    def b64(data: bytes) -> str:
+        import base64
+
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def _client_data(self, kind, challenge):
+        import json as _json
+
+        return _json.dumps({"type": kind, "challenge": challenge, "origin": self.origin,
+                            "crossOrigin": False}).encode()
+
+    def _auth_data(self, flags, attested=b""):
+        import hashlib
+        import struct
+
+        self.sign_count += 1
+        return hashlib.sha256(self.rp_id.encode()).digest() + bytes([flags]) + struct.pack(">I", self.sign_count) + attested
+
+    def register(self, options):
+        import struct
+
+        import cbor2
+
+        numbers = self.key.public_key().public_numbers()
+        cose = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
+        attested = bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + cose
+        auth_data = self._auth_data(0x41, attested)
+        attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
+        cid = self.b64(self.credential_id)
+        return {"id": cid, "rawId": cid, "type": "public-key", "response": {
+            "clientDataJSON": self.b64(self._client_data("webauthn.create", options["challenge"])),
+            "attestationObject": self.b64(attestation)}}
+
+    def assert_(self, options):
+        import hashlib
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        client_data = self._client_data("webauthn.get", options["challenge"])
+        auth_data = self._auth_data(0x01)
+        signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
+        cid = self.b64(self.credential_id)
+        return {"id": cid, "rawId": cid, "type": "public-key", "response": {
+            "clientDataJSON": self.b64(client_data), "authenticatorData": self.b64(auth_data),
+            "signature": self.b64(signature)}}
+
+
+def test_fido_device_registers_then_logs_in_and_a_replayed_assertion_fails(auth, monkeypatch):
+    monkeypatch.setenv("DOMAIN_NAME", "localhost:8080")
+    monkeypatch.setenv("DOMAIN_PROTOCOL", "http")
+    person = new_person(auth)
+    me = caller(person)
+    device = SoftAuthenticator()
+    options = auth("pre_register_fido", me)
+    registered = auth("register_fido", me, body={"registration_response": device.register(options),
+                                                 "device_name": "yubi"})
+    assert len(registered["otp_recovery_codes"]) == 16
+    assert auth("authenticated", me)["user"]["fido_devices"] == ["yubi"]
+
+    with pytest.raises(Invalid) as missing:
+        auth("login", body={"email": person["email"], "password": "interface-pass-1"})
+    assert missing.value.extra["two_factor_authentication_enabled"] == ["recovery_code", "fido"]
+    challenge = auth("fido_challenge", {}, query={"email": person["email"]})
+    assertion = device.assert_(challenge)
+    body = auth("login", body={"email": person["email"], "password": "interface-pass-1",
+                               "fido_authentication_response": assertion})
+    assert body["login"] is True
+    with pytest.raises(Invalid) as replay:  # the challenge was used up
+        auth("login", body={"email": person["email"], "password": "interface-pass-1",
+                            "fido_authentication_response": assertion})
+    assert replay.value.extra["wrong_OTP"] is True
+
+    auth("fido_challenge", {}, query={"email": person["email"]})
+    with pytest.raises(Invalid):  # unregistering needs a second factor
+        auth("unregister_fido", me, body={"device_name": "yubi"})
+    challenge = auth("fido_challenge", {}, query={"email": person["email"]})
+    assert auth("unregister_fido", me, body={"device_name": "yubi",
+                                             "fido_authentication_response": device.assert_(challenge)}) == {"success": True}
+    assert auth("login", body={"email": person["email"], "password": "interface-pass-1"})["login"] is True
