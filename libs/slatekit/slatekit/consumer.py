@@ -4,7 +4,9 @@ nameko's ``@event_handler`` acks a failed handler's message (the event is
 lost) or, with ``requeue_on_error``, redelivers it in a hot loop. Here a failed
 delivery is republished (with publisher confirms) to a retry queue whose
 messages expire back into the handler's queue after a growing delay; after
-``EVENT_RETRY_LIMIT`` attempts it is parked in a dead-letter queue. The
+``EVENT_RETRY_LIMIT`` attempts it is parked in a dead-letter queue. Transient
+failures (database or a neighbour unavailable, RPC timeout) are retried at
+the same capped backoff without counting toward that limit. The
 original is acked only after the copy is confirmed, so a crash at any point
 redelivers rather than drops. Handlers must be idempotent: they call
 ``store.claim(session, event)`` in their transaction (the inbox).
@@ -25,12 +27,22 @@ from nameko.amqp.publish import Publisher as AmqpPublisher
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer
 
-from . import config
+from . import config, errors
 from .events import DEAD_EXCHANGE, EVENTS_EXCHANGE, RETRY_EXCHANGE
 
 log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-slate-attempt"
+TRANSIENT_HEADER = "x-slate-transient"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Failures of the infrastructure rather than of the event: the database
+    or another service unavailable, an RPC timeout."""
+    from .rpc_client import RpcTimeout
+    from .store import db_unavailable
+
+    return isinstance(exc, (errors.Unavailable, RpcTimeout)) or db_unavailable(exc)
 
 
 def queue_names(service: str, method: str) -> tuple[str, str, str]:
@@ -117,7 +129,22 @@ class Subscriber(Consumer):
             log.info("event handled", extra=extra)
             return result, exc_info
         try:
-            if attempt >= self.retry_limit:
+            if is_transient(exc_info[1]):
+                # The database or a neighbour is down, not the event: retry at
+                # the capped backoff without spending the attempt budget, so an
+                # outage longer than the retries never fills the dead-letter queue.
+                transient = int((message.headers or {}).get(TRANSIENT_HEADER, 0)) + 1
+                delay = self.retry_delay_ms * (2 ** min(transient - 1, self.retry_limit - 1))
+                log.warning(
+                    "event handler met a transient failure (%s), retrying in %s ms: %r",
+                    transient,
+                    delay,
+                    exc_info[1],
+                    extra=extra,
+                )
+                self._republish(body, message, RETRY_EXCHANGE, self.retry_name, attempt, delay,
+                                transient=transient)
+            elif attempt >= self.retry_limit:
                 log.error(
                     "event parked in %s after %s attempts: %r",
                     self.dead_name,
@@ -143,9 +170,11 @@ class Subscriber(Consumer):
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
-    def _republish(self, body, message, exchange, routing_key, attempt, delay_ms):
+    def _republish(self, body, message, exchange, routing_key, attempt, delay_ms, transient=None):
         headers = dict(message.headers or {})
         headers[ATTEMPT_HEADER] = attempt
+        if transient is not None:
+            headers[TRANSIENT_HEADER] = transient
         props = message.properties or {}
         kwargs = {}
         if delay_ms is not None:

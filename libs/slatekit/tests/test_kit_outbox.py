@@ -5,6 +5,8 @@ mark (F14) absorbed by the consumer's inbox."""
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 
 import eventlet
@@ -13,6 +15,7 @@ from nameko.rpc import rpc
 from slatekit.consumer import subscribe
 from slatekit.errors import SLATE_ERRORS, Invalid
 from slatekit.events import envelope
+from slatekit.logs import JsonFormatter
 from slatekit.store import Store, outbox_tables
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 from sqlalchemy.dialects.postgresql import UUID
@@ -84,8 +87,9 @@ def _unpublished(engine):
 
 
 def test_rolled_back_write_publishes_nothing_and_committed_one_publishes_once(
-    service_schema, run_service, rpc, event_probe
+    service_schema, run_service, rpc, event_probe, caplog
 ):
+    caplog.set_level(logging.INFO, logger="slatekit.store")
     engine = service_schema("kt_widgets", producer_md)
     run_service(WidgetService)
     caller = {"user_id": str(uuid.uuid4()), "trace_id": "trace-" + uuid.uuid4().hex}
@@ -118,6 +122,11 @@ def test_rolled_back_write_publishes_nothing_and_committed_one_publishes_once(
     # nothing of the rolled-back call reached the database either
     assert _widgets(engine, "ghost") == 0
     assert _unpublished(engine) == 0
+    # the relay's log line, as JSON, names the event
+    rec = next(r for r in caplog.records if r.getMessage() == "event published")
+    line = json.loads(JsonFormatter().format(rec))
+    assert line["event_name"] == "kt-widget:new" and line["event_id"] == ev["event_id"]
+    assert line["trace_id"] == caller["trace_id"] and line["project_id"] == project_id
 
 
 def test_events_committed_while_no_relay_runs_are_published_once_at_start(
