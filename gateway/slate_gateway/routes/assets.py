@@ -22,8 +22,9 @@ def R(method, path, rpc, roles=ANY, status=None, body=None, **fixed):
 def entity_routes(kind: str, plural: str) -> list[Route]:
     """List, all, with-tasks, get, delete of one entity kind at /data/<plural>."""
     one = f"{kind.replace('-', '_')}_id"
+    listing = {"names": True} if kind == "edit" else {}  # Zou's /data/edits carries project_name
     return [
-        R("GET", f"/data/{plural}", "list_entities", kind=kind),
+        R("GET", f"/data/{plural}", "list_entities", kind=kind, **listing),
         R("GET", f"/data/{plural}/all", "list_entities", kind=kind, names=True),
         R("GET", f"/data/{plural}/with-tasks", "list_entities", kind=kind, with_tasks=True),
         R("GET", f"/data/{plural}/<{one}>", "get_entity_detail", kind=kind),
@@ -169,7 +170,7 @@ ROUTES = [
     *[r for r in entity_routes("scene", "scenes") if r.path != "/data/scenes"],
     R("GET", "/data/projects/<project_id>/scenes", "list_entities", kind="scene"),
     R("POST", "/data/projects/<project_id>/scenes", "create_entity", kind="scene"),
-    R("GET", "/data/scenes/<scene_id>/shots", "list_entities", kind="shot"),
+    R("GET", "/data/scenes/<scene_id>/shots", "list_entities", kind="shot", names=True),
     R("POST", "/data/scenes/<scene_id>/shots", "add_shot_to_scene", status=200),
     R("DELETE", "/data/scenes/<scene_id>/shots/<shot_id>", "remove_shot_from_scene"),
     R("GET", "/data/scenes/<scene_id>/asset-instances", "get_asset_instances", target="scene"),

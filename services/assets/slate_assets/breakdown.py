@@ -212,13 +212,49 @@ class BreakdownMixin:
                 entities = list(s.scalars(stmt))
                 docs = self._enrich(s, entities, kind)
                 tasks = self._tasks_by_entity(s, [e.id for e in entities], (query or {}).get("project_id"))
-                for doc in docs:
+                episodes = self._casting_episode_ids(s, [e.id for e in entities]) if kind == "asset" else {}
+                for e, doc in zip(entities, docs):
                     doc["tasks"] = tasks.get(doc["id"], [])
+                    if kind == "asset":
+                        doc["casting_episode_ids"] = episodes.get(e.id, [])
+                    elif kind in ("sequence", "episode", "concept"):
+                        doc.update(domain.shot_frames(e.data, e.nb_frames))
+                        if kind == "episode":
+                            doc["episode_id"] = None
+                    if kind == "concept":
+                        doc["preview_file_status"] = None
+                if kind == "concept":
+                    self._add_concept_links(s, entities, docs)
                 return docs
             if names:
                 entities = list(s.scalars(stmt))
                 return self._enrich(s, entities, kind)
-            return list_rows(s, Entity, stmt, q, lambda e: self._entity_json(s, e))
+            result = list_rows(s, Entity, stmt, q, lambda e: self._entity_json(s, e))
+            if kind == "concept" and isinstance(result, list):
+                self._add_concept_links(s, None, result)
+            return result
+
+    def _add_concept_links(self, s, entities, docs):
+        ids = [d["id"] for d in docs]
+        links: dict = {}
+        if ids:
+            for a, b in s.execute(select(EntityConceptLink.entity_out_id, EntityConceptLink.entity_in_id).where(
+                    EntityConceptLink.entity_out_id.in_(ids))):
+                links.setdefault(a, []).append(b)
+        for d in docs:
+            d["entity_concept_links"] = links.get(d["id"], [])
+
+    def _casting_episode_ids(self, s, asset_ids) -> dict[str, list[str]]:
+        """Episodes an asset is cast in (episode casting links), for many assets in one query."""
+        if not asset_ids:
+            return {}
+        ep_type = self._type_id(s, domain.EPISODE)
+        out: dict = {}
+        for asset_id, ep in s.execute(select(EntityLink.entity_out_id, EntityLink.entity_in_id)
+                                      .join(Entity, Entity.id == EntityLink.entity_in_id)
+                                      .where(EntityLink.entity_out_id.in_(asset_ids), Entity.entity_type_id == ep_type)):
+            out.setdefault(asset_id, []).append(ep)
+        return out
 
     @rpc(**expected)
     def get_entity_detail(self, kind, query=None, body=None, **ids):
@@ -237,13 +273,10 @@ class BreakdownMixin:
             doc["instance_casting"] = list(s.scalars(select(AssetInstanceLink.asset_instance_id).where(
                 AssetInstanceLink.entity_id == entity.id)))
             if kind == "asset":
-                eps = select(Entity.parent_id).join(EntityLink, EntityLink.entity_in_id == Entity.id).where(
-                    EntityLink.entity_out_id == entity.id)
-                ep_type = self._type_id(s, domain.EPISODE)
-                doc["casting_episode_ids"] = sorted({
-                    i for i in s.scalars(select(Entity.id).where(Entity.id.in_(eps), Entity.entity_type_id == ep_type))
-                } | set(s.scalars(select(EntityLink.entity_in_id).join(Entity, Entity.id == EntityLink.entity_in_id).where(
-                    EntityLink.entity_out_id == entity.id, Entity.entity_type_id == ep_type))))
+                doc["casting_episode_ids"] = self._casting_episode_ids(s, [entity.id]).get(entity.id, [])
+            if kind == "concept":
+                doc.update(domain.shot_frames(entity.data, entity.nb_frames))
+                doc["preview_file_status"] = None
             return doc
 
     def _vendor_entity_check(self, s, entity_id):

@@ -107,8 +107,27 @@ class CastingMixin:
         entity.nb_entities_out = len(kept)
         entity.updated_at = now()
         s.flush()
+        self._link_episode(s, entity, [c["asset_id"] for c in kept])
         self._emit_casting(s, entity)
         return kept
+
+    def _link_episode(self, s, shot: Entity, asset_ids: list[str]):
+        """Zou keeps the episode casting in step: an asset cast in a shot is cast in its episode too."""
+        if not asset_ids or self._etype_name(s, shot) != "Shot" or not shot.parent_id:
+            return
+        seq = s.get(Entity, shot.parent_id)
+        if seq is None or not seq.parent_id:
+            return
+        have = set(s.scalars(select(EntityLink.entity_out_id).where(EntityLink.entity_in_id == seq.parent_id)))
+        added = False
+        for aid in asset_ids:
+            if aid not in have:
+                s.add(EntityLink(entity_in_id=seq.parent_id, entity_out_id=aid, nb_occurences=1, label=""))
+                added = True
+        if added:
+            s.flush()
+            ep = s.get(Entity, seq.parent_id)
+            ep.nb_entities_out = s.scalar(select(func.count()).select_from(EntityLink).where(EntityLink.entity_in_id == ep.id))
 
     def _emit_casting(self, s, entity: Entity):
         prefix = domain.event_prefix(self._type_names(s).get(entity.entity_type_id))
@@ -182,6 +201,8 @@ class CastingMixin:
                 s.flush()
                 entity.nb_entities_out = s.scalar(select(func.count()).select_from(EntityLink).where(EntityLink.entity_in_id == entity.id))
                 entity.updated_at = now()
+                if nb != 0:
+                    self._link_episode(s, entity, [asset.id])
                 self._emit_casting(s, entity)
                 out[entity.id] = [
                     {"asset_id": l.entity_out_id, "nb_occurences": l.nb_occurences, "label": l.label}
@@ -275,20 +296,21 @@ class CastingMixin:
                 .order_by(Entity.name)).all()
             names = self._type_names(s)
             visible = self._visible_project_ids(s)
-            out = []
+            shots, assets = [], []
             for link, e, sq, epi in rows:
-                if visible is not None and e.project_id not in visible:
+                if e.canceled or (visible is not None and e.project_id not in visible):
                     continue
                 kind = domain.type_name(names.get(e.entity_type_id))
-                if kind == "Shot":
-                    out.append({"shot_id": e.id, "shot_name": e.name, "sequence_name": sq.name if sq else None,
-                                "episode_id": epi.id if epi else None, "episode_name": epi.name if epi else None,
-                                "preview_file_id": e.preview_file_id, "nb_occurences": link.nb_occurences})
-                elif kind == "Episode":
-                    out.append({"episode_id": e.id, "episode_name": e.name, "nb_occurences": link.nb_occurences})
-                else:
-                    out.append({"asset_id": e.id, "asset_name": e.name, "preview_file_id": e.preview_file_id,
-                                "nb_occurences": link.nb_occurences})
+                if kind == "Asset":
+                    assets.append({"asset_id": e.id, "asset_name": e.name, "asset_type_name": names.get(e.entity_type_id),
+                                   "preview_file_id": e.preview_file_id, "nb_occurences": link.nb_occurences})
+                elif sq is not None:  # Zou: what hangs under a sequence (shots), never episodes
+                    shots.append({"shot_id": e.id, "shot_name": e.name, "sequence_name": sq.name,
+                                  "episode_id": epi.id if epi else None, "episode_name": epi.name if epi else None,
+                                  "preview_file_id": e.preview_file_id, "nb_occurences": link.nb_occurences})
+            shots.sort(key=lambda x: (x["episode_name"] or "", x["sequence_name"] or "", x["shot_name"]))
+            assets.sort(key=lambda x: (x["asset_type_name"] or "", x["asset_name"]))
+            out = shots + assets
             return out
 
     @rpc(**expected)
@@ -337,6 +359,8 @@ class CastingMixin:
     # ------------------------------------------------------------ asset instances
     def _instance_json(self, inst: AssetInstance) -> dict:
         doc = row_dict(inst, type_name="AssetInstance")
+        doc.setdefault("entity_id", None)  # Zou's legacy columns, always empty here
+        doc.setdefault("entity_type_id", None)
         if doc.get("data") is None:
             doc["data"] = {}
         return doc

@@ -271,7 +271,15 @@ class TemplatesMixin:
 
     @rpc(**expected)
     def user_project_asset_types(self, project_id, query=None, body=None):
+        """Asset types of the project's assets on which the caller has a task (Zou's user view)."""
+        from .models import Entity, TaskRow
+
         with self.store.begin() as s:
             project = self._project(s, project_id)
             self._check_access(s, project.id)
-        return self.get_project_asset_types(project_id=project_id)
+            mine = select(TaskRow.entity_id).where(TaskRow.project_id == project.id,
+                                                   TaskRow.assignees.contains([self.caller.user_id]))
+            used = select(Entity.entity_type_id).where(Entity.project_id == project.id, Entity.id.in_(mine))
+            rows = s.scalars(select(EntityType).where(EntityType.id.in_(used),
+                                                      EntityType.name.not_in(domain.SPECIAL_TYPES)).order_by(EntityType.name))
+            return [self._asset_type_json(e) for e in rows]
