@@ -193,3 +193,39 @@ def test_websocket_upgrade_is_refused_by_the_gateway_with_a_clear_error(suite):
     assert r.status_code == 400 and r.json()["error"] is True
     r = requests.get(suite.url + "/api/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=10)
     assert r.status_code == 200 and r.text.startswith("0{")
+
+
+def test_gazu_add_comment_reaches_gazu_events_the_log_and_an_amqp_subscriber(suite, admin):
+    from slatekit.testing import EventProbe
+
+    from .test_tasks_flow import World
+
+    world = World(suite, admin)
+    artist, _ = world.person("user")
+    pid = world.project(team=[artist["id"]])
+    task = world.task(world.shot(pid), assignees=[artist["id"]])
+    client = gazu.client.create_client(suite.url + "/api")
+    gazu.log_in("admin@example.com", "admin-test-password", client=client)
+    probe = EventProbe(suite.env["AMQP_URI"])
+    got: dict[str, list] = {"comment:new": [], "task:status-changed": []}
+    event_client = gazu.events.init(client=client)
+    try:
+        for name in got:
+            gazu.events.add_listener(event_client, name, lambda data, _n=name: got[_n].append(data))
+        wip = gazu.task.get_task_status_by_short_name("wip", client=client)
+        comment = gazu.task.add_comment(task, wip, "through gazu", client=client)
+        wait_until(lambda: any(d.get("comment_id") == comment["id"] for d in got["comment:new"]), timeout=20,
+                   what="comment:new on gazu.events")
+        wait_until(lambda: any(d.get("task_id") == task["id"] for d in got["task:status-changed"]), timeout=20,
+                   what="task:status-changed on gazu.events")
+        live = next(d for d in got["comment:new"] if d["comment_id"] == comment["id"])
+        assert live["project_id"] == pid and live["task_id"] == task["id"]
+        rows = wait_until(lambda: [r for r in gazu.client.get("data/events/last", params={"project_id": pid},
+                                                              client=client)
+                                   if r["name"] in got], timeout=20, what="in the log")
+        assert live["event_id"] in {r["id"] for r in rows}
+        probe.wait_for(lambda ms: any(m["name"] == "comment:new" and m["event_id"] == live["event_id"] for m in ms)
+                       and any(m["name"] == "task:status-changed" and m["project_id"] == pid for m in ms), timeout=20)
+    finally:
+        event_client.disconnect()
+        probe.close()
