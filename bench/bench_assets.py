@@ -77,10 +77,10 @@ class World:
         self.s = target.new_session()
 
     def _retry(self, method, path, **kw):
-        """Seeding retries a 503/504 (a shared database out of connections) a few times."""
+        """Seeding retries a 5xx (a shared database out of connections) a few times."""
         for attempt in range(30):
             r = getattr(self.s, method)(self.t.url(path), timeout=120, **kw)
-            if r.status_code not in (502, 503, 504):
+            if r.status_code not in (500, 502, 503, 504):
                 break
             time.sleep(1 + attempt * 0.2)
         return _ok(r, f"{method.upper()} {path}")

@@ -235,3 +235,20 @@ def test_changes_publish_zou_events_with_records(suite, api, admin, world):
     assert new["record"]["name"] == "Cid" and new["record"]["type"] == "Asset" and new["project_id"] == pid
     assert seen["shot:update"][-1]["record"]["data"] == {"frame_in": 3}
     assert seen["sequence:delete"][-1]["record"]["id"] == seq["id"]
+
+
+def test_vendor_sees_only_entities_it_has_a_task_on(suite, api, admin, world):
+    pid = world["project"]["id"]
+    vendor = suite.make_person(admin, role="vendor", password="vendor-pass-1")
+    api.post(f"/data/projects/{pid}/team", json={"person_id": vendor["id"]}, expect=201)
+    v = Api(suite.login(vendor["email"], "vendor-pass-1"), suite.url)
+    mine, other = world["assets"]
+    assert v.get(f"/data/assets?project_id={pid}", expect=200).json() == []
+    _publish(suite, "task:new", {"id": str(uuid.uuid4()), "project_id": pid, "entity_id": mine["id"],
+                                 "task_type_id": str(uuid.uuid4()), "task_status_id": str(uuid.uuid4()),
+                                 "assignees": [vendor["id"]], "updated_at": "2026-12-04T10:00:00"})
+    rows = wait_for(lambda: v.get(f"/data/assets?project_id={pid}", expect=200).json())
+    assert [r["id"] for r in rows] == [mine["id"]]
+    assert v.get(f"/data/assets/{other['id']}").status_code == 403
+    assert v.get(f"/data/projects/{pid}/entities/{world['shots'][1]['id']}/casting").status_code == 403
+    assert v.post(f"/data/projects/{pid}/sequences", json={"name": "VX"}).status_code == 403
