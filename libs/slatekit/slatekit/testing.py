@@ -64,8 +64,29 @@ def make_test_env() -> dict:
     }
     os.environ.update(env)
     db.reset_engines()
-    migrate.migrate(migrate.service_dirs())
+    retry_while_db_busy(lambda: migrate.migrate(migrate.service_dirs()))
     return env
+
+
+_BUSY = ("remaining connection slots", "too many clients", "the database system is starting up")
+
+
+def retry_while_db_busy(fn, timeout: float = 90.0):
+    """Run ``fn``, retrying while the shared PostgreSQL refuses connections
+    (every slot taken by other runs, or restarting). Idempotent work only."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    delay = 0.5
+    while True:
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - filtered below
+            text = str(exc)
+            if not any(b in text for b in _BUSY) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def drop_test_env(env: dict) -> None:
@@ -141,12 +162,13 @@ def create_service_schema(service: str, metadata) -> None:
 
     from . import migrate
 
-    admin = db.admin_url()
-    migrate.ensure_schema(admin, service)
-    eng = db.engine_for(service)
-    with eng.begin() as conn:
-        conn.execute(text("SELECT 1"))
-        metadata.create_all(conn)
+    def create():
+        migrate.ensure_schema(db.admin_url(), service)
+        with db.engine_for(service).begin() as conn:
+            conn.execute(text("SELECT 1"))
+            metadata.create_all(conn)
+
+    retry_while_db_busy(create)
 
 
 def drop_service_schema(service: str) -> None:

@@ -215,3 +215,48 @@ def test_relay_prunes_published_rows_older_than_a_day(service_schema, run_servic
     assert sorted(ages) == [True, True]
     assert relay.maybe_prune() == 0  # not again before PRUNE_EVERY_SECONDS
     eventlet.sleep(0)
+
+
+def test_relay_process_killed_after_publish_before_mark_republishes_on_restart(service_schema, slate_env, event_probe):
+    """F14 at process level: ``SLATE_FAULT_RELAY_EXIT_AFTER_PUBLISH`` makes the
+    service die (exit 137) right after a confirmed publish; the next process
+    publishes the same rows again and marks them."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    engine = service_schema("kt_widgets", producer_md)
+    ids = []
+    with engine.begin() as c:
+        for i in range(3):
+            body = envelope("kt-widget:new", {"n": i}, source="kt_widgets")
+            c.execute(insert(producer_outbox).values(event_id=body["event_id"], name=body["name"], body=body))
+            ids.append(body["event_id"])
+    env = dict(os.environ)
+    env.update(slate_env)
+    env["PYTHONPATH"] = str(Path(__file__).parent) + os.pathsep + env.get("PYTHONPATH", "")
+    args = [sys.executable, "-m", "slatekit.run", "test_kit_outbox:WidgetService"]
+
+    crashing = subprocess.Popen(args, env={**env, "SLATE_FAULT_RELAY_EXIT_AFTER_PUBLISH": "1", "HEALTH_PORT": "0"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert crashing.wait(timeout=60) == 137
+    finally:
+        if crashing.poll() is None:
+            crashing.kill()
+    event_probe.wait_for(lambda ms: len(ms) >= 3, timeout=10)
+    assert _unpublished(engine) == 3  # on the wire, not marked
+
+    healthy = subprocess.Popen(args, env={**env, "HEALTH_PORT": "0"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from slatekit.testing import wait_until
+
+        wait_until(lambda: _unpublished(engine) == 0, timeout=60, interval=0.2, what="backlog drained")
+    finally:
+        healthy.terminate()
+        healthy.wait(timeout=30)
+    event_probe.wait_for(lambda ms: len(ms) >= 6, timeout=10)
+    got = [m["event_id"] for m in event_probe.messages]
+    assert sorted(got) == sorted(ids * 2)  # each twice on the wire: consumers dedupe (see the inbox test)
