@@ -328,3 +328,31 @@ def test_presence_sheet_and_login_logs(suite, admin):
     logs = admin.get(suite.url + "/data/events/login-logs/last", params={"limit": 5}, timeout=15).json()
     assert set(logs[0]) == {"id", "created_at", "ip_address", "person_id", "origin"}
     assert me.get(suite.url + "/data/events/login-logs/last", timeout=15).status_code == 403
+
+
+def test_day_offs_of_a_production_team_as_zou_scopes_them(suite, admin):
+    """Manager of the production: whole; supervisor sharing a department: dates
+    only; a team member without those roles, or an outsider: refused."""
+    dep = admin.post(suite.url + "/data/departments", json={"name": "Lay " + os.urandom(3).hex(), "color": "#0000FF"},
+                     timeout=15).json()
+    artist = suite.make_person(admin, password="team-pass-1", departments=[dep["id"]])
+    manager = suite.make_person(admin, role="manager", password="team-pass-2")
+    supervisor = suite.make_person(admin, role="supervisor", password="team-pass-3", departments=[dep["id"]])
+    peer = suite.make_person(admin, password="team-pass-4")
+    project = admin.post(suite.url + "/data/projects", json={"name": "DayOffs " + os.urandom(3).hex()}, timeout=15)
+    assert project.status_code == 201, project.text
+    pid = project.json()["id"]
+    for p in (artist, manager, supervisor, peer):
+        r = admin.post(suite.url + f"/data/projects/{pid}/team", json={"person_id": p["id"]}, timeout=15)
+        assert r.status_code == 201, r.text
+    r = admin.post(suite.url + "/data/day-offs", json={"person_id": artist["id"], "date": "2032-02-02",
+                                                       "end_date": "2032-02-03", "description": "dentist"}, timeout=15)
+    assert r.status_code == 201, r.text
+    url = suite.url + f"/data/persons/{artist['id']}/day-offs"
+    as_manager = suite.login(manager["email"], "team-pass-2").get(url, timeout=15)
+    assert as_manager.status_code == 200 and as_manager.json()[0]["description"] == "dentist"
+    as_supervisor = suite.login(supervisor["email"], "team-pass-3").get(url, timeout=15)
+    assert as_supervisor.status_code == 200 and "description" not in as_supervisor.json()[0]
+    assert suite.login(peer["email"], "team-pass-4").get(url, timeout=15).status_code == 403
+    by_project = admin.get(suite.url + f"/data/projects/{pid}/day-offs", timeout=15).json()
+    assert [d["date"] for d in by_project[artist["id"]]] == ["2032-02-02"]

@@ -2,12 +2,12 @@
 day-offs, the desktop presence sheet and the login logs.
 
 Who reads whose day-offs (Zou's ``check_day_off_read_access``): an admin and
-the person themself read them whole; a manager reads them whole; a supervisor
-reads the dates only (no description) of the members of their departments;
-anyone else is refused. Zou narrows managers and supervisors further to the
-people of their productions; auth has no project-team projection yet, so
-that narrowing is not applied here (see README). Writing a day-off stays
-between the person and the admins.
+the person themself read them whole; a manager of a production (team role,
+else global role) reads its team's whole; a supervisor reads the dates only
+(no description) of its team members sharing one of their departments;
+anyone else is refused. Teams come from assets over RPC at request time
+(``user_projects_context`` + ``get_project_team``: open productions only).
+Writing a day-off stays between the person and the admins.
 """
 
 from __future__ import annotations
@@ -52,33 +52,56 @@ class CalendarMixin:
         me = s.get(Person, self.caller.user_id)
         return {d.id for d in me.departments} if me else set()
 
-    def _check_day_off_read(self, s, person_id) -> bool:
-        """True: whole day-offs; False: dates only; Forbidden otherwise."""
-        role = self.caller.role
-        if role == "admin" or person_id == self.caller.user_id or role == "manager":
-            return True
-        if role == "supervisor":
-            person = s.get(Person, person_id)
-            if person is not None and {d.id for d in person.departments} & self._my_departments(s):
-                return False
-        raise Forbidden(FORBIDDEN)
+    def _day_off_scopes(self) -> list[tuple[str, set[str]]]:
+        """(role, team) of each production where the caller reads the team's
+        leave: their role there (the team link's, else the global one) is
+        manager or supervisor. Teams come from assets at request time."""
+        scopes = []
+        for project in self.peers.call("assets", "user_projects_context") or []:
+            team = self.peers.call("assets", "get_project_team", project_id=project["id"]) or []
+            mine = next((m for m in team if m.get("person_id") == self.caller.user_id), None)
+            if mine is None:
+                continue
+            role = mine.get("role") or self.caller.role
+            if role in ("manager", "supervisor"):
+                scopes.append((role, {m["person_id"] for m in team}))
+        return scopes
 
     def _readable_person_ids(self, s) -> dict[str, bool] | None:
         """Persons whose day-offs the caller reads (id → with description);
-        None means everybody, whole."""
-        role = self.caller.role
-        if role in ("admin", "manager"):
+        None means everybody, whole (admins). Zou's rule: oneself; the team
+        of a production one manages (whole); the team of a production one
+        supervises, narrowed to one's departments (dates only; a supervisor
+        without department supervises everybody there)."""
+        if self.caller.role == "admin":
             return None
         readable = {self.caller.user_id: True}
-        if role == "supervisor":
+        supervised: set[str] = set()
+        for role, team in self._day_off_scopes():
+            if role == "manager":
+                readable.update({pid: True for pid in team})
+            else:
+                supervised |= team
+        supervised -= set(readable)
+        if supervised:
             deps = self._my_departments(s)
             if deps:
-                ids = s.scalars(
-                    select(Person.id).where(Person.departments.any(Department.id.in_(list(deps))))
-                ).all()
-                for pid in ids:
-                    readable.setdefault(pid, False)
+                supervised = set(s.scalars(
+                    select(Person.id).where(Person.id.in_(list(supervised)),
+                                            Person.departments.any(Department.id.in_(list(deps))))
+                ).all())
+            for pid in supervised:
+                readable.setdefault(pid, False)
         return readable
+
+    def _check_day_off_read(self, s, person_id) -> bool:
+        """True: whole day-offs; False: dates only; Forbidden otherwise."""
+        if self.caller.role == "admin" or person_id == self.caller.user_id:
+            return True
+        readable = self._readable_person_ids(s)
+        if person_id in readable:
+            return readable[person_id]
+        raise Forbidden(FORBIDDEN)
 
     def _check_day_off_write(self, person_id) -> None:
         if self.caller.role == "admin":
