@@ -49,10 +49,24 @@ def _unset_cookies(resp):
     _unset_refresh_cookie(resp)
 
 
+def client_ip(request) -> str:
+    """The caller's address for rate limits and login logs. ``X-Real-Ip`` (or
+    the last ``X-Forwarded-For`` hop) is believed only from a proxy listed in
+    ``TRUSTED_PROXIES``: anyone else could name a fresh address per request
+    and never hit the per-IP login limit."""
+    peer = request.remote_addr or ""
+    trusted = {p.strip() for p in settings.get("TRUSTED_PROXIES").split(",") if p.strip()}
+    if peer in trusted:
+        forwarded = request.headers.get("X-Real-Ip") or request.headers.get("X-Forwarded-For", "").split(",")[-1]
+        if forwarded.strip():
+            return forwarded.strip()[:45]
+    return peer
+
+
 def login(gw, route, request, args, claims, context):
     _, is_browser, json_response = _app()
     body = gw.read_body(route, request)
-    ip = request.headers.get("X-Real-Ip") or request.remote_addr
+    ip = client_ip(request)
     limiter_key = f"slate:login-rate:{ip}"
     per_minute = config.get_int("LOGIN_RATE_PER_MINUTE") or 30
     try:
@@ -134,6 +148,16 @@ def status(gw, route, request, args, claims, context):
     _, _, json_response = _app()
     doc = {"name": "Zou", "version": VERSION}
     doc.update(_health(gw))
+    return json_response(doc)
+
+
+def status_influx(gw, route, request, args, claims, context):
+    """Zou's InfluxDB feed: the same flags as 0/1 and the time."""
+    import time
+
+    _, _, json_response = _app()
+    doc = {k: int(v) for k, v in _health(gw).items()}
+    doc["time"] = time.time()
     return json_response(doc)
 
 

@@ -21,6 +21,7 @@ SETTINGS: list[Setting] = [
     Setting("MOVIE_LOWDEF_BITRATE", "6", "`GET /config` → `movie_lowdef_bitrate` (Mb/s)."),
     Setting("PREVIEW_ACCOUNTS_ENABLED", "true", "`GET /config` → `preview_accounts_enabled`."),
     Setting("USER_LIMIT", "100", "Active human accounts allowed; shown to admins as `user_limit` in `/data/user/context`."),
+    Setting("TRUSTED_PROXIES", "127.0.0.1,::1", "Peers whose `X-Real-Ip` / `X-Forwarded-For` give the client's address (login rate limit, login logs). From anyone else the headers are ignored."),
     Setting("PROMETHEUS_MULTIPROC_DIR", None, "Directory where gateway workers share Prometheus samples; `gateway/gunicorn.conf.py` makes a temporary one when unset."),
 ]
 _DEFAULTS = {s.name: s.default for s in SETTINGS}

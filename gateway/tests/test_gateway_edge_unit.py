@@ -229,3 +229,18 @@ def test_rpc_latency_and_failures_are_counted_for_every_caller():
     assert value("slate_gateway_rpc_failures_total", service="slow", reason="timeout") == before[0] + 1
     assert value("slate_gateway_rpc_failures_total", service="gone", reason="unavailable") == before[1] + 1
     assert value("slate_gateway_rpc_seconds_count", service="slow") >= 1
+
+
+@pytest.mark.parametrize("peer, header, expected", [
+    ("127.0.0.1", "203.0.113.7", "203.0.113.7"),  # the local nginx says who the client is
+    ("198.51.100.9", "203.0.113.7", "198.51.100.9"),  # a client naming itself: ignored
+    ("198.51.100.9", None, "198.51.100.9"),
+])
+def test_forwarded_address_is_believed_only_from_a_trusted_proxy(peer, header, expected):
+    from slate_gateway.handlers import client_ip
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    headers = {"X-Real-Ip": header} if header else {}
+    env = EnvironBuilder(headers=headers, environ_base={"REMOTE_ADDR": peer}).get_environ()
+    assert client_ip(Request(env)) == expected

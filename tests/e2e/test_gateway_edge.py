@@ -53,6 +53,13 @@ def test_status_has_zous_fields_in_zous_order(suite):
     assert doc["indexer-up"] is False
 
 
+def test_status_influx_is_flags_and_time(suite):
+    doc = requests.get(suite.url + "/status/influx").json()
+    assert list(doc) == ZOU_STATUS_KEYS[2:] + ["time"]
+    assert doc["database-up"] == 1 and doc["indexer-up"] == 0
+    assert abs(doc["time"] - time.time()) < 60
+
+
 def test_status_txt_is_zous_plain_text(suite):
     r = requests.get(suite.url + "/status.txt")
     assert r.status_code == 200

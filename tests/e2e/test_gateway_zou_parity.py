@@ -39,8 +39,9 @@ def test_index_and_config_are_identical(zou, suite):
 
 
 def test_status_has_the_same_fields(zou, suite):
-    z, s = both(zou, suite, "GET", "/status")
-    assert list(s.json()) == list(z.json())
+    for path in ("/status", "/status/influx"):
+        z, s = both(zou, suite, "GET", path)
+        assert list(s.json()) == list(z.json()), path
     z, s = both(zou, suite, "GET", "/status.txt")
     assert s.headers["Content-Type"] == z.headers["Content-Type"]
     assert [ln.split(":")[0] for ln in s.text.splitlines()] == [ln.split(":")[0] for ln in z.text.splitlines()]
