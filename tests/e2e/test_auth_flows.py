@@ -356,3 +356,19 @@ def test_day_offs_of_a_production_team_as_zou_scopes_them(suite, admin):
     assert suite.login(peer["email"], "team-pass-4").get(url, timeout=15).status_code == 403
     by_project = admin.get(suite.url + f"/data/projects/{pid}/day-offs", timeout=15).json()
     assert [d["date"] for d in by_project[artist["id"]]] == ["2032-02-02"]
+
+
+def test_a_client_sees_only_the_people_of_its_productions(suite, admin):
+    client = suite.make_person(admin, role="client", password="client-pass-1")
+    member = suite.make_person(admin)
+    outsider = suite.make_person(admin)
+    pid = admin.post(suite.url + "/data/projects", json={"name": "Client " + os.urandom(3).hex()}, timeout=15).json()["id"]
+    for p in (client, member):
+        assert admin.post(suite.url + f"/data/projects/{pid}/team", json={"person_id": p["id"]},
+                          timeout=15).status_code == 201
+    me = suite.login(client["email"], "client-pass-1")
+    rows = me.get(suite.url + "/data/persons", timeout=15).json()
+    assert {p["id"] for p in rows} == {client["id"], member["id"]}
+    assert all(set(p) == {"id", "type", "first_name", "last_name", "full_name", "has_avatar", "active", "role",
+                          "is_bot"} for p in rows)
+    assert me.get(suite.url + f"/data/persons/{outsider['id']}", timeout=15).status_code == 403

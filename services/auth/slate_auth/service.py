@@ -507,6 +507,20 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             return schemas.organisation_dump(obj, self.caller.role == "admin")
         return row_dict(obj, type_name=CRUD[model][2])
 
+    def _client_team_ids(self) -> set[str]:
+        """Zou shows a client the people of its productions' teams (and
+        itself). Teams come from assets; without assets, only itself."""
+        from slatekit.errors import SlateError
+
+        ids = {self.caller.user_id}
+        try:
+            for project in self.peers.call("assets", "user_projects_context") or []:
+                for member in self.peers.call("assets", "get_project_team", project_id=project["id"]) or []:
+                    ids.add(member["person_id"])
+        except SlateError as exc:
+            log.info("client team unavailable: %s", exc)
+        return ids
+
     @staticmethod
     def _relations(query) -> bool | None:
         raw = (query or {}).get("relations")
@@ -557,9 +571,7 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
             except Invalid:
                 raise Invalid("One of the provided values has an invalid format.") from None
             if model == "persons" and self.caller.role == "client":
-                # Zou shows a client its production teams; without a team
-                # projection here a client sees only itself.
-                stmt = stmt.where(cls.id == self.caller.user_id)
+                stmt = stmt.where(cls.id.in_(list(self._client_team_ids())))
             if model == "persons":
                 return list_rows(s, cls, stmt, query, lambda o: schemas.person_in_list(self.caller.role, o, relations))
             return list_rows(s, cls, stmt, query, lambda o: self._dump(model, o))
@@ -573,6 +585,8 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
                 self._check_day_off_read(s, obj.person_id)
             else:
                 self._can_read(model)
+            if model == "persons" and self.caller.role == "client" and obj.id not in self._client_team_ids():
+                raise Forbidden("You don't have the permission to access the requested resource. It is either read-protected or not readable by the server.")
             return self._dump(model, obj, relations=self._relations(query))
 
     @rpc(**expected)
