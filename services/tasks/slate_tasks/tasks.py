@@ -318,9 +318,7 @@ class TasksMixin:
             return []
         s.add_all(created)
         s.flush()
-        for task in created:
-            self.store.emit(s, "task:new", {"task_id": task.id}, project_id=task.project_id,
-                            record=schemas.task(task, []))
+        self._emit_many(s, "task:new", [({"task_id": t.id}, t.project_id, schemas.task(t, [])) for t in created])
         return created
 
     @rpc(**expected)
