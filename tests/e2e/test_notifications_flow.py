@@ -35,7 +35,10 @@ def test_comment_assignation_mention_reply_and_news(world, suite, admin):
     named, s_named = world.person("user")
     pid = world.project(team=[artist["id"], sup["id"], watcher["id"], named["id"]])
     shot = world.shot(pid)
-    task = world.task(shot, assignees=[artist["id"]])
+    task = world.task(shot)
+    # Zou notifies an assignation made by the assign routes (not one given at creation).
+    r = admin.put(suite.url + f"/actions/tasks/{task['id']}/assign", json={"person_id": artist["id"]}, timeout=15)
+    assert r.status_code == 200, r.text
     # The assignation (by the admin) notifies the artist.
     wait_until(lambda: [n for n in notifs(suite, s_artist) if n["notification_type"] == "assignation"],
                timeout=20, what="assignation notification")
@@ -98,7 +101,10 @@ def test_comment_assignation_mention_reply_and_news(world, suite, admin):
 def test_gazu_sees_the_same_notifications(world, suite, admin):
     artist, s_artist = world.person("user")
     pid = world.project(team=[artist["id"]])
-    task = world.task(world.shot(pid), assignees=[artist["id"]])
+    task = world.task(world.shot(pid))
+    gz_admin = gazu.client.create_client(suite.url + "/api")
+    gazu.log_in("admin@example.com", "admin-test-password", client=gz_admin)
+    gazu.task.assign_task(task, artist, client=gz_admin)
     client = gazu.client.create_client(suite.url + "/api")
     gazu.log_in(artist["email"], "secret-pass-1", client=client)
     wait_until(lambda: gazu.client.get("data/user/notifications", client=client), timeout=20, what="gazu notif")

@@ -379,8 +379,8 @@ class NotificationsService(HealthMixin):
 
     def _on_assign(self, s, event, data) -> list:
         person_id = _uuid(data.get("person_id"))
-        if not person_id:
-            return []
+        if not person_id or data.get("on_create"):
+            return []  # Zou notifies assignations made after creation only
         task = self._task(s, data.get("task_id"), event)
         author_id = _uuid(data.get("assigner_id")) or _uuid(event.get("actor_id"))
         if author_id == person_id:
