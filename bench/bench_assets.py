@@ -96,8 +96,15 @@ class World:
 
     def project(self, suffix: str) -> dict:
         name = f"bench-{self.tag}-{suffix}"
-        found = [p for p in self.get("/data/projects", name=name) if p["name"] == name]
-        return found[0] if found else self.post("/data/projects", {"name": name, "production_type": "short"})
+        for _ in range(3):
+            found = [p for p in self.get("/data/projects", name=name) if p["name"] == name]
+            if found:
+                return found[0]
+            try:
+                return self.post("/data/projects", {"name": name, "production_type": "short"})
+            except BenchError:  # a timed-out create may have happened: look again
+                time.sleep(2)
+        raise BenchError(f"cannot create project {name}")
 
     def asset_type(self) -> dict:
         return next(t for t in self.get("/data/asset-types") if t["name"] == "Character")

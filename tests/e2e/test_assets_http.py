@@ -160,6 +160,11 @@ def test_non_members_see_nothing_of_a_project(suite, api, admin, world):
     assert s.delete(f"/data/assets/{world['assets'][0]['id']}").status_code == 403
     api.put(f"/data/projects/{pid}/team/{artist['id']}", json={"role": "manager"}, expect=200)
     s.post(f"/data/projects/{pid}/settings/asset-types", json={"asset_type_id": world["char"]["id"]}, expect=201)
+    # Kitsu's bootstrap carries the per-project role and the project
+    ctx = s.get("/data/user/context", expect=200).json()
+    assert ctx["project_roles"] == {pid: "manager"}
+    assert pid in {p["id"] for p in ctx["projects"]}
+    assert "Character" in {t["name"] for t in ctx["asset_types"]}
 
 
 def _publish(suite, name, record, data=None):

@@ -229,10 +229,34 @@ class BreakdownMixin:
             if names:
                 entities = list(s.scalars(stmt))
                 return self._enrich(s, entities, kind)
-            result = list_rows(s, Entity, stmt, q, lambda e: self._entity_json(s, e))
+            if q.get("page") in (None, "", "-1"):
+                result = self._fast_rows(s, stmt, q)
+            else:
+                result = list_rows(s, Entity, stmt, q, lambda e: self._entity_json(s, e))
             if kind == "concept" and isinstance(result, list):
                 self._add_concept_links(s, None, result)
             return result
+
+    def _fast_rows(self, s, stmt, q) -> list[dict]:
+        """A plain listing without ORM objects: rows straight to Zou's JSON (big productions)."""
+        from slatekit.crud import page_args, select_fields
+
+        cols = Entity.__table__.columns
+        core = stmt.with_only_columns(*cols)
+        if "limit" in q:
+            core = core.limit(page_args(q)[1])
+        names = self._type_names(s)
+        fields = q.get("fields")
+        out = []
+        for row in s.execute(core).mappings():
+            doc = dict(row)
+            doc["created_at"] = doc["created_at"].isoformat(timespec="seconds")
+            doc["updated_at"] = doc["updated_at"].isoformat(timespec="seconds")
+            if doc["data"] is None:
+                doc["data"] = {}
+            doc["type"] = domain.type_name(names.get(doc["entity_type_id"]))
+            out.append(select_fields(doc, fields) if fields else doc)
+        return out
 
     def _add_concept_links(self, s, entities, docs):
         ids = [d["id"] for d in docs]

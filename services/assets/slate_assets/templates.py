@@ -265,6 +265,15 @@ class TemplatesMixin:
         return doc
 
     @rpc(**expected)
+    def user_project_roles(self, query=None, body=None):
+        """{project_id: role} for the caller's explicit per-project roles (Zou's context ``project_roles``)."""
+        with self.store.session() as s:
+            if not self.caller.user_id:
+                return {}
+            return {l.project_id: l.role for l in s.scalars(select(ProjectPersonLink).where(
+                ProjectPersonLink.person_id == self.caller.user_id, ProjectPersonLink.role.is_not(None)))}
+
+    @rpc(**expected)
     def user_projects_context(self):
         """The ``projects`` part of Zou's /data/user/context for the caller."""
         return self.user_open_projects()
