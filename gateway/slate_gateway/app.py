@@ -112,13 +112,24 @@ def too_large(environ) -> Response:
     return resp
 
 
+def cors_origins(value: str) -> set[str]:
+    """Configured origins, exactly as browsers send them (no trailing slash).
+    A wildcard is dropped with a warning: credentials are allowed, so only
+    named origins may ever be echoed."""
+    origins = {o.strip().rstrip("/") for o in value.split(",") if o.strip()}
+    if any("*" in o for o in origins):
+        log.warning("CORS_ORIGINS: wildcards are ignored; list each origin")
+        origins = {o for o in origins if "*" not in o}
+    return origins
+
+
 class Gateway:
     def __init__(self):
         self.routes = all_routes()
         self.url_map = build_map(self.routes)
         self.rpc = metrics.MeteredRpc(RpcPool())
         self.max_body = int(config.get("MAX_BODY_BYTES") or 10 * 1024 * 1024)
-        self.cors_origins = {o.strip() for o in (config.get("CORS_ORIGINS") or "").split(",") if o.strip()}
+        self.cors_origins = cors_origins(config.get("CORS_ORIGINS") or "")
         config.secret_key()  # refuse to start on a placeholder secret
 
     # ---------------------------------------------------------------- WSGI

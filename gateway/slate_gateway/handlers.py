@@ -161,6 +161,25 @@ def status_influx(gw, route, request, args, claims, context):
     return json_response(doc)
 
 
+def stats(gw, route, request, args, claims, context):
+    """Zou's usage figures, from their owners: previews counts its preview
+    files by kind (``previews.main_stats``), tasks its comments
+    (``tasks.main_stats``). An owner that is down, or does not offer the
+    method yet, counts 0."""
+    from slatekit.rpc_client import RemoteError
+
+    _, _, json_response = _app()
+    doc = {"number_of_video_previews": 0, "number_of_picture_previews": 0, "number_of_model_previews": 0,
+           "number_of_comments": 0}
+    for service in ("previews", "tasks"):
+        try:
+            part = gw.rpc.call(service, "main_stats", {}, context) or {}
+        except (ServiceUnavailable, RpcTimeout, RemoteError):
+            continue
+        doc.update({k: int(v) for k, v in part.items() if k in doc})
+    return json_response(doc)
+
+
 STATUS_TXT_ORDER = ("database-up", "event-stream-up", "key-value-store-up", "job-queue-up", "indexer-up")
 
 

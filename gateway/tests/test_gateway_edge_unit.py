@@ -244,3 +244,7 @@ def test_forwarded_address_is_believed_only_from_a_trusted_proxy(peer, header, e
     headers = {"X-Real-Ip": header} if header else {}
     env = EnvironBuilder(headers=headers, environ_base={"REMOTE_ADDR": peer}).get_environ()
     assert client_ip(Request(env)) == expected
+
+
+def test_a_wildcard_in_cors_origins_is_never_honoured():
+    assert gw_app.cors_origins("*, https://kitsu.example/, https://*.example") == {"https://kitsu.example"}

@@ -60,6 +60,13 @@ def test_status_influx_is_flags_and_time(suite):
     assert abs(doc["time"] - time.time()) < 60
 
 
+def test_stats_has_zous_counters(suite, admin):
+    doc = admin.get(suite.url + "/api/stats").json()
+    assert list(doc) == ["number_of_video_previews", "number_of_picture_previews", "number_of_model_previews",
+                         "number_of_comments"]
+    assert all(isinstance(v, int) and v >= 0 for v in doc.values())
+
+
 def test_status_txt_is_zous_plain_text(suite):
     r = requests.get(suite.url + "/status.txt")
     assert r.status_code == 200

@@ -77,3 +77,6 @@ def test_user_context_has_zous_keys(zou, suite, admin):
     s = admin.get(suite.url + "/data/user/context").json()
     assert list(s) == list(z)
     assert {k: type(v).__name__ for k, v in s.items()} == {k: type(v).__name__ for k, v in z.items()}
+    z = requests.get(zou + "/stats", headers=headers, timeout=30).json()
+    s = admin.get(suite.url + "/stats").json()
+    assert list(s) == list(z)

@@ -1,12 +1,13 @@
 """Routes the gateway answers itself."""
 
-from . import ANY, PUBLIC, Route
+from . import ADMIN, ANY, PUBLIC, Route
 
 ROUTES = [
     Route("GET", "/", "gateway", "index", PUBLIC, handler="index", summary="API name and version"),
     Route("GET", "/status", "gateway", "status", PUBLIC, handler="status", summary="Health of the API and its dependencies (Zou's shape)"),
     Route("GET", "/status.txt", "gateway", "status_txt", PUBLIC, handler="status_txt", summary="Health as plain text"),
     Route("GET", "/config", "gateway", "config", PUBLIC, handler="config_route", summary="Public configuration Kitsu reads at start-up"),
+    Route("GET", "/stats", "gateway", "stats", ADMIN, handler="stats", summary="Counts of previews by kind and of comments (admin)"),
     Route("GET", "/status/influx", "gateway", "status_influx", PUBLIC, handler="status_influx", summary="Health as 0/1 flags with a timestamp (Zou's InfluxDB feed)"),
     Route("GET", "/openapi.json", "gateway", "openapi", PUBLIC, handler="openapi_route", summary="OpenAPI document generated from the route table"),
     Route("GET", "/openapi-raw.json", "gateway", "openapi", PUBLIC, handler="openapi_route", summary="The same OpenAPI document (Zou's raw spec route)"),
@@ -26,7 +27,6 @@ NOT_SERVED = {
     ("DELETE", "/data/plugins/<instance_id>"): "Zou plugins are not supported (see above).",
     ("GET", "/data/plugins/<instance_id>"): "Zou plugins are not supported (see above).",
     ("PUT", "/data/plugins/<instance_id>"): "Zou plugins are not supported (see above).",
-    ("GET", "/stats"): "Not yet: needs counts from every service.",
     ("GET", "/status/resources"): "Host CPU and memory figures belong to the monitoring stack (e.g. Prometheus node exporter), not to a public API route.",
     ("POST", "/data/search"): "Not yet: needs a search index fed by assets and auth events.",
 }
