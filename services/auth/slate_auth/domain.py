@@ -65,7 +65,7 @@ def make_token(
     identity_type: str = "person",
     extra: dict | None = None,
 ) -> tuple[str, dict]:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     claims = {
         "fresh": False,
         "iat": now,

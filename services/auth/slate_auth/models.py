@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from slatekit.crud import BaseColumns, new_id, now
+from slatekit.crud import BaseColumns, now
 from slatekit.store import outbox_tables
 from sqlalchemy import (
     Boolean,

@@ -12,12 +12,11 @@ import uuid
 import pyotp
 import pytest
 from nameko.testing.services import entrypoint_hook
+from slate_auth import redis_store
+from slate_auth.service import AuthService
 from slatekit import db
 from slatekit.errors import Invalid, Locked
 from sqlalchemy import text
-
-from slate_auth import redis_store
-from slate_auth.service import AuthService
 
 ADMIN = {"role": "admin", "user_id": str(uuid.uuid4())}
 
@@ -146,7 +145,7 @@ def test_every_person_event_carries_the_full_person_record(auth):
     names = [name for name, _ in events]
     assert names[0] == "person:new" and names[-1] == "person:delete"
     assert names.count("person:update") == 4
-    for name, body in events:
+    for _name, body in events:
         record = body["record"]
         assert {"role", "active", "departments", "full_name", "has_avatar", "first_name", "last_name"} <= set(record)
         assert not {"password", "totp_secret", "otp_recovery_codes", "jti"} & set(record)

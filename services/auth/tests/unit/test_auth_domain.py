@@ -19,7 +19,7 @@ def test_email_is_lower_cased_and_checked_with_zou_messages():
 
 def test_fifth_failure_locks_for_the_window_then_counting_starts_over():
     failed = 0
-    for i in range(5):
+    for _ in range(5):
         failed = domain.after_failure(failed, T0, T0, 5, 60)
     assert failed == 5
     assert domain.is_locked(failed, T0, T0 + dt.timedelta(seconds=59), 5, 60)
