@@ -257,3 +257,31 @@ def test_vendor_sees_only_entities_it_has_a_task_on(suite, api, admin, world):
     assert v.get(f"/data/assets/{other['id']}").status_code == 403
     assert v.get(f"/data/projects/{pid}/entities/{world['shots'][1]['id']}/casting").status_code == 403
     assert v.post(f"/data/projects/{pid}/sequences", json={"name": "VX"}).status_code == 403
+
+
+def test_catalogues_templates_and_custom_actions(api, world):
+    pid = world["project"]["id"]
+    status = api.post("/data/project-status", json={"name": _n("St")[:20], "color": "#ff0000"}, expect=201).json()
+    assert status["type"] == "ProjectStatus"
+    assert api.post("/data/project-status", json={"name": status["name"]}).status_code == 400
+    api.delete(f"/data/project-status/{status['id']}", expect=204)
+
+    action = api.post("/data/custom-actions", json={"name": "Open in RV", "url": "http://127.0.0.1/rv"}, expect=201).json()
+    assert action["entity_type"] == "all"
+    assert action["id"] in {a["id"] for a in api.get("/data/custom-actions", expect=200).json()}
+
+    et = api.post("/data/entity-types", json={"name": _n("Veh")[:30]}, expect=201).json()
+    assert et["name"] in {t["name"] for t in api.get("/data/asset-types", expect=200).json()}
+    api.delete(f"/data/entity-types/{et['id']}", expect=204)
+
+    tpl = api.post("/data/project-templates", json={"name": _n("Tpl"), "fps": "24", "max_retakes": 3}, expect=201).json()
+    api.post(f"/data/project-templates/{tpl['id']}/asset-types", json={"asset_type_id": world["char"]["id"]}, expect=201)
+    api.put(f"/data/project-templates/{tpl['id']}/metadata-descriptors",
+            json=[{"name": "Budget Code", "entity_type": "Asset"}], expect=200)
+    fresh = api.post("/data/projects", json={"name": _n("FromTpl")}, expect=201).json()
+    applied = api.post(f"/data/projects/{fresh['id']}/apply-template/{tpl['id']}", expect=200).json()
+    assert (applied["fps"], applied["max_retakes"], applied["asset_types"]) == ("24", 3, [world["char"]["id"]])
+    assert [d["field_name"] for d in api.get(f"/data/projects/{fresh['id']}/metadata-descriptors").json()] == ["budget_code"]
+    copy = api.post(f"/data/project-templates/from-project/{pid}", json={"name": _n("Copy")}, expect=201).json()
+    assert copy["production_type"] == "tvshow"
+    api.delete(f"/data/project-templates/{copy['id']}", expect=204)
