@@ -34,7 +34,7 @@ test: install
 	bash scripts/test.sh
 
 test-fast: install
-	$(PY) -m pytest -q -m "not e2e and not fault" libs services tests
+	$(PY) -m pytest -q -m "not e2e and not fault" libs services gateway tests
 
 fault: install
 	SLATE_FAULT_LONG=1 $(PY) -m pytest -q -m fault tests/fault
