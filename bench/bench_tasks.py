@@ -142,9 +142,14 @@ class Seeder:
             return have
         # Slate's tasks service learns shots from assets' events: repeat the
         # (idempotent) bulk creation until its projection has caught up.
+        shots = self.s.get(self.t.url(f"/data/projects/{pid}/shots"), timeout=120)
+        ids = [x["id"] for x in shots.json()] if shots.status_code == 200 else []
+        chunks = [ids[i:i + 250] for i in range(0, len(ids), 250)] or [[]]
         for _ in range(30):
             for tt in shot_types:
-                self.post(f"/actions/projects/{pid}/task-types/{tt['id']}/shots/create-tasks", [])
+                # Chunks of shots keep each call well under Slate's RPC timeout.
+                for chunk in chunks:
+                    self.post(f"/actions/projects/{pid}/task-types/{tt['id']}/shots/create-tasks", chunk)
             have = self.get(f"/data/projects/{pid}/tasks")
             if len(have) >= wanted:
                 break

@@ -328,3 +328,13 @@ def test_task_status_delete_and_catalogue_crud(admin, suite):
     assert admin.delete(suite.url + f"/data/task-status/{sid}").status_code == 204
     assert admin.get(suite.url + f"/data/task-status/{sid}").status_code == 404
     assert admin.delete(suite.url + f"/data/task-status/{uuid.uuid4()}").status_code == 404
+
+
+def test_task_list_filters_paging_and_fields(world, admin, suite):
+    shot = world.shot(world.project())
+    task = world.task(shot)
+    page = admin.get(suite.url + "/data/tasks", params={"entity_id": shot["id"], "page": 1, "limit": 1}).json()
+    assert page["total"] == 1 and [t["id"] for t in page["data"]] == [task["id"]]
+    slim = admin.get(suite.url + "/data/tasks", params={"entity_id": shot["id"], "fields": "name"}).json()
+    assert slim == [{"id": task["id"], "type": "Task", "name": "main"}]
+    assert admin.get(suite.url + "/data/tasks", params={"entity_id": "nope"}).status_code == 400

@@ -362,11 +362,15 @@ class CommentsMixin:
         """GET /data/comments (admin, Zou's filters and paging)."""
         self._require_admin()
         with self.store.session() as s:
+            from slatekit.crud import select_fields
+
+            query = dict(query or {})
+            fields = query.pop("fields", None)
             stmt = apply_filters(select(Comment), Comment, query)
             result = list_rows(s, Comment, stmt, query, lambda c: c)
             rows = result["data"] if isinstance(result, dict) else result
             atts = self._attachments(s, [c.id for c in rows])
-            docs = [schemas.comment(c, atts[c.id]) for c in rows]
+            docs = [select_fields(schemas.comment(c, atts[c.id]), fields) for c in rows]
             if isinstance(result, dict):
                 result["data"] = docs
                 return result

@@ -94,16 +94,26 @@ class TasksMixin:
         assignees = self._assignees(s, [t.id for t in rows])
         return [schemas.task(t, assignees[t.id]) for t in rows]
 
+    def _paged_tasks(self, s, stmt, query):
+        """Zou's paging on task rows, serialised with their assignees in one query."""
+        from slatekit.crud import select_fields
+
+        query = dict(query or {})
+        fields = query.pop("fields", None)
+        result = list_rows(s, Task, stmt, query, lambda t: t)
+        rows = result["data"] if isinstance(result, dict) else result
+        docs = [select_fields(d, fields) for d in self._dump_tasks(s, rows)]
+        if isinstance(result, dict):
+            result["data"] = docs
+            return result
+        return docs
+
     # ------------------------------------------------------------ CRUD
     def list_tasks(self, query=None):
         with self.store.session() as s:
             stmt = apply_filters(select(Task), Task, query)
             stmt = self._visible_task_filter(s, stmt)
-            result = list_rows(s, Task, stmt, query, lambda t: t)
-            if isinstance(result, dict):
-                result["data"] = self._dump_tasks(s, result["data"])
-                return result
-            return self._dump_tasks(s, result)
+            return self._paged_tasks(s, stmt, query)
 
     def get_task_doc(self, task_id):
         with self.store.session() as s:
@@ -505,11 +515,7 @@ class TasksMixin:
             stmt = apply_filters(select(Task).where(Task.project_id == project.id), Task, query)
             if self.caller.role == "vendor":
                 stmt = self._visible_task_filter(s, stmt)
-            result = list_rows(s, Task, stmt.order_by(Task.created_at, Task.id), query, lambda t: t)
-            if isinstance(result, dict):
-                result["data"] = self._dump_tasks(s, result["data"])
-                return result
-            return self._dump_tasks(s, result)
+            return self._paged_tasks(s, stmt.order_by(Task.created_at, Task.id), query)
 
     def _entity_scope(self, s, entity_id, scope: str) -> list[str]:
         entity = self._entity(s, entity_id)
