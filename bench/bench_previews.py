@@ -130,22 +130,45 @@ def rss_mb(pids: set[int]) -> float:
     return total / 1024
 
 
+class _Body:
+    """A file-like multipart body of ``size`` random bytes, generated while
+    read: the client never holds it either, and requests sends a
+    Content-Length (not chunked) because it has a length."""
+
+    def __init__(self, size: int, boundary: str, filename: str):
+        self.head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+                     "Content-Type: application/octet-stream\r\n\r\n").encode()
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self.size = size
+        self.length = len(self.head) + size + len(self.tail)
+        self.pos = 0
+        self.chunk = os.urandom(1024 * 1024)
+
+    def __len__(self):
+        return self.length
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = 1024 * 1024
+        out = bytearray()
+        while len(out) < n and self.pos < self.length:
+            want = n - len(out)
+            if self.pos < len(self.head):
+                part = self.head[self.pos:self.pos + want]
+            elif self.pos < len(self.head) + self.size:
+                left = len(self.head) + self.size - self.pos
+                part = self.chunk[: min(want, left, len(self.chunk))]
+            else:
+                off = self.pos - len(self.head) - self.size
+                part = self.tail[off:off + want]
+            out += part
+            self.pos += len(part)
+        return bytes(out)
+
+
 def multipart_stream(size: int, boundary: str, filename: str):
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
-    chunk = os.urandom(1024 * 1024)
-
-    def gen():
-        yield head
-        left = size
-        while left > 0:
-            part = chunk[: min(len(chunk), left)]
-            left -= len(part)
-            yield part
-        yield tail
-
-    return len(head) + size + len(tail), gen()
+    body = _Body(size, boundary, filename)
+    return body.length, body
 
 
 def big_upload(target: Target, w: dict, size_mb: int) -> dict:
@@ -170,9 +193,10 @@ def big_upload(target: Target, w: dict, size_mb: int) -> dict:
     started = time.perf_counter()
     try:
         r = target.session().post(target.url(f"/pictures/preview-files/{pid}"), data=body, timeout=3600,
-                                  headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
-                                           "Content-Length": str(length)})
+                                  headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         status = r.status_code
+        if status >= 400:
+            log(f"[{target.name}] big upload refused: {r.text[:200]}")
     except requests.RequestException as exc:
         status = f"error: {exc}"
     elapsed = time.perf_counter() - started

@@ -256,10 +256,47 @@ def _serve(request, info: dict, max_age: int = 0) -> Response:
                        info.get("filename"), bool(info.get("attachment")), max_age)
 
 
+class _TTLCache:
+    """Per-process memo of recent download authorisations: a thumbnail wall
+    asks for the same files again and again. Only ``ready`` files are kept,
+    for ``MEDIA_AUTH_CACHE_SECONDS`` (default 10 s), keyed by session."""
+
+    def __init__(self, size: int = 4096):
+        import threading
+
+        self.size = size
+        self.data: dict = {}
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            hit = self.data.get(key)
+            if hit is None or hit[0] < time.monotonic():
+                self.data.pop(key, None)
+                return None
+            return hit[1]
+
+    def put(self, key, value, ttl: float):
+        with self.lock:
+            if len(self.data) >= self.size:
+                self.data.clear()
+            self.data[key] = (time.monotonic() + ttl, value)
+
+
+_AUTH_CACHE = _TTLCache()
+
+
 def serve_preview(gw, route, request, args, claims, context):
     """GET /pictures/…/preview-files/<id>.png, /movies/…/preview-files/<id>.mp4."""
     variant = route.fixed["variant"]
-    info = gw.rpc.call("previews", "media_info", {"preview_file_id": args["instance_id"], "variant": variant}, context)
+    ttl = float(os.environ.get("MEDIA_AUTH_CACHE_SECONDS") or 10)
+    key = (claims.get("sub"), claims.get("jti"), args["instance_id"], variant)
+    info = _AUTH_CACHE.get(key) if ttl > 0 else None
+    if info is None:
+        info = gw.rpc.call("previews", "media_info", {"preview_file_id": args["instance_id"], "variant": variant},
+                           context)
+        if ttl > 0 and info.get("status") == "ready":
+            _AUTH_CACHE.put(key, info, ttl)
     if route.fixed.get("download"):
         info = {**info, "attachment": True}
     return _serve(request, info, max_age=3600 if info.get("status") == "ready" else 0)

@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -69,6 +70,7 @@ CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", 
                  "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "pdf": "application/pdf",
                  "zip": "application/zip", "hdr": "image/vnd.radiance", "exr": "image/x-exr"}
 VALIDATION_STATUSES = {"neutral", "validated", "rejected"}
+_LAST_SWEEP = float("-inf")
 
 
 def _ts(value):
@@ -364,6 +366,10 @@ class PreviewsService(HealthMixin):
     @timer(interval=float(os.environ.get("PREVIEW_POLL_SECONDS") or 0.5))
     def work(self):
         """Run queued (or orphaned) jobs until the queue is empty."""
+        global _LAST_SWEEP
+        if time.monotonic() - _LAST_SWEEP > 600:
+            _LAST_SWEEP = time.monotonic()
+            storage.sweep(max(jobs.time_limit() * 2, 3600))
         for _ in range(20):
             with self.store.begin() as s:
                 job = jobs.lease(s)

@@ -91,3 +91,27 @@ def scratch_dir() -> Path:
     d = root() / "work" / uuid.uuid4().hex
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def sweep(older_than_seconds: float) -> int:
+    """Delete scratch directories and abandoned uploads older than the limit
+    (a worker or gateway killed mid-way leaves them behind)."""
+    import time
+
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for parent in (root() / "work", root() / "tmp"):
+        if not parent.is_dir():
+            continue
+        for entry in parent.iterdir():
+            try:
+                if entry.stat().st_mtime >= cutoff:
+                    continue
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink()
+                removed += 1
+            except FileNotFoundError:
+                continue
+    return removed

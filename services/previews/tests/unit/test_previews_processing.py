@@ -37,3 +37,22 @@ def test_resolution_and_fps_fall_back_to_hd_25():
     assert processing.parse_resolution("bogus") == (1920, 1080)
     assert processing.parse_resolution("1280x720") == (1280, 720)
     assert processing.parse_fps("abc") == 25.0 and processing.parse_fps("24") == 24.0
+
+
+def test_sweep_removes_old_scratch_and_uploads_only(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from slate_previews import storage
+
+    monkeypatch.setenv("STORAGE_DIR", str(tmp_path))
+    old = storage.scratch_dir()
+    fresh = storage.scratch_dir()
+    (tmp_path / "tmp").mkdir()
+    upload = tmp_path / "tmp" / ("a" * 32)
+    upload.write_bytes(b"x")
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    os.utime(upload, (past, past))
+    assert storage.sweep(3600) == 2
+    assert fresh.exists() and not old.exists() and not upload.exists()
