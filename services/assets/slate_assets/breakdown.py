@@ -8,6 +8,7 @@ from nameko.rpc import rpc
 from slatekit.crud import apply_filters, list_rows, now, row_dict, valid_uuid
 from slatekit.errors import SLATE_ERRORS, Forbidden, Invalid, NotFound
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from . import domain
@@ -377,11 +378,27 @@ class BreakdownMixin:
                             created_by=self.caller.user_id)
             if kind in ("sequence", "episode", "edit") and entity.description is None:
                 entity.description = ""
-            s.add(entity)
-            s.flush()
+            try:
+                with s.begin_nested():  # a concurrent create of the same name: answer that row
+                    s.add(entity)
+                    s.flush()
+            except IntegrityError:
+                existing = s.scalars(select(Entity).where(
+                    Entity.project_id == project.id, Entity.entity_type_id == type_id, Entity.name == name,
+                    Entity.parent_id == parent_id)).first()
+                if existing is None:
+                    raise Invalid(f"An entity named {name} already exists here", {"field": "name"}) from None
+                return self._entity_json(s, existing)
             if kind == "concept":
-                for link_id in body.get("entity_concept_links") or []:
-                    s.add(EntityConceptLink(entity_in_id=valid_uuid(link_id, "entity_concept_links"), entity_out_id=entity.id))
+                links = body.get("entity_concept_links") or []
+                if not isinstance(links, list):
+                    raise Invalid("Field entity_concept_links must be a list of ids", {"field": "entity_concept_links"})
+                for link_id in links:
+                    linked = s.get(Entity, valid_uuid(link_id, "entity_concept_links"))
+                    if linked is None or linked.project_id != project.id:
+                        raise Invalid(f"Field entity_concept_links: entity {link_id} not found in this project",
+                                      {"field": "entity_concept_links"})
+                    s.add(EntityConceptLink(entity_in_id=linked.id, entity_out_id=entity.id))
             if kind == "asset" and s.get(ProjectLink, (project.id, "asset_types", type_id)) is None:
                 pass  # Zou does not link the type on asset creation either
             doc = self._emit_entity(s, entity, "new")
