@@ -81,6 +81,9 @@ class Subscriber(Consumer):
 
     def __init__(self, *event_names: str, **kwargs):
         self.event_names = list(event_names)
+        # An unavailable dependency is retried (see is_transient): nameko logs
+        # it as a warning, not as a crash with a traceback.
+        kwargs.setdefault("expected_exceptions", (errors.Unavailable,))
         super().__init__(queue=None, **kwargs)
 
     def setup(self):
