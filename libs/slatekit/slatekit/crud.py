@@ -20,7 +20,8 @@ import enum
 import json
 import math
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, Text, func, select
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -38,7 +39,7 @@ def new_id() -> str:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 class BaseColumns:

@@ -8,6 +8,7 @@ put first on the ``search_path`` so a service's queries never name it.
 from __future__ import annotations
 
 import os
+
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine, make_url
 

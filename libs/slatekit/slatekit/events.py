@@ -21,7 +21,7 @@ DEAD_EXCHANGE = Exchange("slate.dead", type="direct", durable=True)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def iso(value: dt.datetime | dt.date | None) -> str | None:

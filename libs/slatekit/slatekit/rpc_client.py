@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 import uuid
 from typing import Any
 
-from kombu import Connection, Exchange, Producer, Queue, Consumer
+from kombu import Connection, Consumer, Exchange, Producer, Queue
 
 from . import config, errors
 
@@ -93,7 +92,7 @@ class RpcClient:
             ok = self.channel.queue_declare(queue=f"rpc-{service}", passive=True)
         except Exception:  # noqa: BLE001 - the queue does not exist: no service ever ran
             self.broken = True  # a passive declare failure closes the channel
-            raise ServiceUnavailable(f"Service {service} is unavailable")
+            raise ServiceUnavailable(f"Service {service} is unavailable") from None
         if ok.consumer_count == 0:
             raise ServiceUnavailable(f"Service {service} is unavailable")
         self._consumers_checked[service] = now
@@ -136,7 +135,7 @@ class RpcClient:
                 raise RpcTimeout(f"Service {service} did not answer in {timeout:g} s")
             try:
                 self.conn.drain_events(timeout=min(remaining, 1.0))
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except Exception as exc:  # noqa: BLE001
                 self.broken = True
