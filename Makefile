@@ -9,9 +9,12 @@ SERVICES := $(patsubst services/%/pyproject.toml,%,$(wildcard services/*/pyproje
 
 $(VENV)/.installed: requirements-dev.txt $(wildcard */pyproject.toml) $(wildcard */*/pyproject.toml)
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -r requirements-dev.txt
-	$(PIP) install -q -e libs/slatekit -e gateway $(addprefix -e services/,$(SERVICES))
+	mkdir -p var/log
+	@echo "installing into $(VENV) (log: var/log/install.log)"
+	@( $(PIP) install -q --upgrade pip && \
+	   $(PIP) install -q -r requirements-dev.txt && \
+	   $(PIP) install -q -e libs/slatekit -e gateway $(addprefix -e services/,$(SERVICES)) \
+	 ) > var/log/install.log 2>&1 || { tail -50 var/log/install.log; exit 1; }
 	touch $@
 
 install: $(VENV)/.installed
