@@ -135,6 +135,10 @@ def test_playlists_with_gazu(suite, admin, world, tmp_path):
     assert playlist["project_id"] == world["project"]["id"]
     updated = gazu.playlist.add_entity_to_playlist(playlist, world["asset"], preview_file=pf, client=c)
     assert updated["shots"][0]["preview_file_id"] == pf["id"]
+    flat = admin.get(f"{suite.url}/data/entities/{world['asset']['id']}/preview-files").json()
+    assert pf["id"] in [p["id"] for p in flat]
+    grouped = admin.get(f"{suite.url}/data/playlists/entities/{world['asset']['id']}/preview-files").json()
+    assert pf["id"] in [p["id"] for p in grouped[world["task_type"]["id"]]]
     names = [p["name"] for p in gazu.playlist.all_playlists_for_project(world["project"], client=c)]
     assert "Dailies" in names
     link = admin.post(f"{suite.url}/data/playlists/{playlist['id']}/share").json()

@@ -606,18 +606,23 @@ class PreviewsService(HealthMixin):
 
     @rpc(**expected)
     def entity_preview_files(self, entity_id=None, shot_id=None, edit_id=None, concept_id=None, query=None, body=None):
+        """Zou: ``/data/entities/<id>/preview-files`` is a flat list; the shot,
+        edit, concept and playlist variants group by task type id."""
+        by_type = entity_id is None or (query or {}).get("by_task_type")
         entity_id = valid_uuid(entity_id or shot_id or edit_id or concept_id, "entity id")
         with self.store.session() as s:
             rows = list(s.scalars(select(PreviewFile).where(PreviewFile.entity_id == entity_id)
                                   .order_by(PreviewFile.revision.desc(), PreviewFile.position)))
             if rows:
                 self._check_read(s, rows[0].project_id)
-            by_task_type: dict = {}
+            if (concept_id or edit_id) and self.caller.role == "client":
+                raise Forbidden("Clients cannot list these previews")
+            if not by_type:
+                return [self._pf_dump(p) for p in rows]
+            grouped: dict = {}
             for p in rows:
-                by_task_type.setdefault(p.task_type_id, []).append(self._pf_dump(p))
-            if (query or {}).get("flat") or shot_id or concept_id:
-                return by_task_type if shot_id else [d for v in by_task_type.values() for d in v]
-            return by_task_type
+                grouped.setdefault(p.task_type_id, []).append(self._pf_dump(p))
+            return grouped
 
     @rpc(**expected)
     def project_preview_files(self, project_id, query=None, body=None):
@@ -909,7 +914,7 @@ class PreviewsService(HealthMixin):
     @rpc(**expected)
     def entity_playlist_previews(self, entity_id, query=None, body=None):
         """Zou's /data/playlists/entities/<id>/preview-files: by task type."""
-        return self.entity_preview_files(entity_id=entity_id, query=query)
+        return self.entity_preview_files(entity_id=entity_id, query={**(query or {}), "by_task_type": "1"})
 
     @rpc(**expected)
     def temp_playlist(self, project_id, query=None, body=None):
