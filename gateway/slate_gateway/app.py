@@ -309,6 +309,7 @@ class Gateway:
             claims, principal, from_cookie = self.authenticate(route, request)
             if from_cookie and request.method not in SAFE_METHODS:
                 self.csrf_check(request)
+            tokens.check_2fa_setup(claims, route.path)
             tokens.check_role(principal.get("role"), route.roles)
         context = {
             "user_id": claims.get("sub"),

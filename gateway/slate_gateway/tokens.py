@@ -129,3 +129,27 @@ def check_role(role: str, allowed) -> None:
     if allowed == "public" or role in allowed:
         return
     raise Forbidden(FORBIDDEN)
+
+
+# Zou's ENFORCE_2FA: a restricted session may only reach the setup routes.
+TWO_FA_SETUP_PATHS = frozenset({
+    "/auth/totp", "/auth/email-otp", "/auth/fido", "/auth/recovery-codes",
+    "/auth/login", "/auth/logout", "/auth/authenticated", "/auth/refresh-token",
+})
+
+
+def check_2fa_setup(claims: dict, route_path: str) -> None:
+    """Refuse a restricted session (``requires_2fa_setup`` claim whose session
+    is still marked in Redis by auth) everywhere but the 2FA setup routes."""
+    if not claims.get("requires_2fa_setup") or route_path in TWO_FA_SETUP_PATHS:
+        return
+    sid = claims.get("sid")
+    try:
+        still_restricted = bool(sid) and bool(redis_client().exists(f"slate:2fa-setup:{sid}"))
+    except redis.RedisError:
+        raise Unavailable("Token store unavailable") from None
+    if still_restricted:
+        raise Forbidden(
+            "Two-factor authentication setup is required. Please configure 2FA before accessing the API.",
+            {"two_factor_authentication_required": True},
+        )
