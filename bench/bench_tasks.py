@@ -306,12 +306,19 @@ def start_suite():
 
     env = make_test_env()
     suite = Suite(dict(env), Path(tempfile.mkdtemp(prefix="bench-tasks-")))
-    for name in service_names():
-        suite.start_service(name)
-    suite.start_gateway()
-    for name in service_names():
-        suite.wait_rpc(name)
-    suite.wait_ready()
+    try:
+        for name in service_names():
+            suite.start_service(name)
+        suite.start_gateway()
+        for name in service_names():
+            suite.wait_rpc(name, timeout=180)
+        suite.wait_ready(timeout=120)
+    except BaseException:
+        suite.stop()
+        from slatekit.testing import drop_test_env
+
+        drop_test_env(env)
+        raise
     pool = RpcPool(env["AMQP_URI"])
     pool.call("auth", "set_password", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, {"role": "admin"},
               timeout=30)

@@ -14,7 +14,7 @@ same key until it is accepted, as a careful client would. Afterwards:
 - during the outage the gateway answered 503/504 within the RPC timeout + a
   margin, never 500, never hung.
 
-Default: 8 clients x 12 comments (~1 minute); ``SLATE_FAULT_LONG=1``: 8 x 125
+Default: 8 clients x 8 comments (~1 minute); ``SLATE_FAULT_LONG=1``: 8 x 125
 (the 1,000 comments of F2). The tasks service is left running and healthy.
 """
 
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.fault
 
 LONG = os.environ.get("SLATE_FAULT_LONG") == "1"
 CLIENTS = 8
-PER_CLIENT = 125 if LONG else 12
+PER_CLIENT = 125 if LONG else 8
 
 
 def _db(env):
