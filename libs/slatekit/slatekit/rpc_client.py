@@ -104,9 +104,18 @@ class RpcClient:
         kwargs: dict | None = None,
         context: dict | None = None,
         timeout: float | None = None,
+        deadline: float | None = None,
     ) -> Any:
+        """Call ``service.method``. The whole call (consumer check, publish,
+        wait) fits in ``timeout`` seconds, or before ``deadline`` (a
+        ``time.monotonic()`` value) when given, e.g. one budget shared by the
+        several calls of an HTTP request."""
         timeout = timeout or float(config.get("RPC_TIMEOUT") or 10)
+        deadline = deadline if deadline is not None else time.monotonic() + timeout
         self._check_consumers(service)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.05:
+            raise RpcTimeout(f"Service {service} did not answer in {timeout:g} s")
         corr = str(uuid.uuid4())
         headers = {f"nameko.{k}": v for k, v in (context or {}).items() if v is not None}
         headers["nameko.call_id_stack"] = [f"gateway.{service}.{method}.{corr}"]
@@ -119,13 +128,12 @@ class RpcClient:
                 reply_to=self.reply_key,
                 correlation_id=corr,
                 headers=headers,
-                expiration=timeout,
+                expiration=remaining,  # never runs after the caller gave up
                 delivery_mode=1,
             )
         except Exception as exc:  # noqa: BLE001
             self.broken = True
             raise ServiceUnavailable(f"Broker unavailable: {type(exc).__name__}") from exc
-        deadline = time.monotonic() + timeout
         while corr not in self.replies:
             if corr in self._returned:
                 self._returned.discard(corr)
@@ -192,10 +200,15 @@ class RpcPool:
                 return
         client.close()
 
-    def call(self, service, method, kwargs=None, context=None, timeout=None):
+    def call(self, service, method, kwargs=None, context=None, timeout=None, deadline=None):
+        # The budget starts now: opening a fresh client (after an outage every
+        # pooled one was dropped) counts against it.
+        timeout = timeout or float(config.get("RPC_TIMEOUT") or 10)
+        if deadline is None:
+            deadline = time.monotonic() + timeout
         client = self._get()
         try:
-            return client.call(service, method, kwargs, context, timeout)
+            return client.call(service, method, kwargs, context, timeout, deadline=deadline)
         except (RpcTimeout, ServiceUnavailable):
             # Late replies would land in this client's queue: start afresh.
             client.broken = True

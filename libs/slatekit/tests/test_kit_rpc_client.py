@@ -182,3 +182,14 @@ def test_caller_context_reaches_the_service_and_the_next_hop(run_service, rpc):
     ctx = {"user_id": "u-1", "role": "manager", "trace_id": "t-1", "departments": ["d-1"]}
     assert rpc.call("kt_echo", "whoami", {}, ctx, timeout=5) == ctx
     assert rpc.call("kt_front", "relay_whoami", {}, ctx, timeout=10) == ctx
+
+
+def test_a_shared_deadline_bounds_several_calls(run_service, rpc):
+    """One budget for a request's calls: the second call gets what is left."""
+    run_service(EchoService)
+    deadline = time.monotonic() + 1.5
+    started = time.monotonic()
+    assert rpc.call("kt_echo", "effect", {"tag": "first", "seconds": 0.8}, timeout=10, deadline=deadline) == "first"
+    with pytest.raises(RpcTimeout):
+        rpc.call("kt_echo", "effect", {"tag": "second", "seconds": 3}, timeout=10, deadline=deadline)
+    assert time.monotonic() - started < 2.0
