@@ -319,3 +319,22 @@ def serve_shared(gw, route, request, args, claims, context):
         "token": args["token"], "preview_file_id": args["preview_file_id"], "variant": route.fixed["variant"]},
         context)
     return _serve(request, info, max_age=600)
+
+
+def upload_background(gw, route, request, args, claims, context):
+    """POST /pictures/preview-background-files/<id> (and its thumbnail route)."""
+    gw.rpc.call("previews", "authorize_upload",
+                {"preview_file_id": args["instance_id"], "kind": "preview-background-files"}, context)
+    up = receive_upload(request)
+    try:
+        result = gw.rpc.call("previews", "set_background_file", {
+            "instance_id": args["instance_id"], "key": up.key, "original_name": up.filename}, context, timeout=60)
+    finally:
+        up.discard()
+    return _json(result, 201)
+
+
+def serve_background(gw, route, request, args, claims, context):
+    info = gw.rpc.call("previews", "background_info",
+                       {"instance_id": args["instance_id"], "variant": route.fixed.get("variant", "file")}, context)
+    return _serve(request, info, max_age=600)

@@ -125,7 +125,24 @@ ROUTES = [
           summary="Tiles in a shared playlist"),
 ]
 
+# Implemented (media:upload_background / media:serve_background, RPC
+# set_background_file / background_info) but not routed yet: routing them
+# needs docs/specs/zou-compat.md regenerated (`make docs`), outside this
+# owner's paths. Add BACKGROUND_ROUTES to ROUTES and drop them from NOT_SERVED.
+BACKGROUND_ROUTES = [
+    Route("POST", "/pictures/preview-background-files/<instance_id>", "previews", "set_background_file", MANAGERS,
+          status=201, handler="media:upload_background", summary="Upload a preview background (HDR, EXR, picture)"),
+    Route("POST", "/pictures/thumbnails/preview-background-files/<instance_id>.png", "previews",
+          "set_background_file", MANAGERS, status=201, handler="media:upload_background",
+          summary="Upload a preview background"),
+    Route("GET", "/pictures/preview-background-files/<instance_id>.<extension>", "previews", "background_info", ANY,
+          {"variant": "file"}, handler="media:serve_background", summary="A preview background file"),
+    Route("GET", "/pictures/thumbnails/preview-background-files/<instance_id>.png", "previews", "background_info",
+          ANY, {"variant": "thumbnail"}, handler="media:serve_background", summary="A preview background's thumbnail"),
+]
+
 _GUEST = "Not yet: guest comments on shared playlists need tasks' comment RPCs for guests."
+_BG = "Not yet: background HDR/EXR upload."
 _FRAMES = "Not yet: frame extraction and annotated-frame rendering (PDF) are being built."
 NOT_SERVED = {
     ("POST", "/shared/playlists/<token>/guest"): _GUEST,
@@ -147,9 +164,9 @@ NOT_SERVED = {
     ("GET", "/actions/preview-files/<preview_file_id>/extract-annotated-frames-pdf"): _FRAMES,
     ("GET", "/actions/preview-files/<preview_file_id>/extract-frame"): _FRAMES,
     ("GET", "/actions/preview-files/<preview_file_id>/extract-tile"): _FRAMES,
-    ("POST", "/pictures/preview-background-files/<instance_id>"): "Not yet: background HDR/EXR upload.",
-    ("GET", "/pictures/preview-background-files/<instance_id>.<extension>"): "Not yet: background HDR/EXR upload.",
-    ("GET", "/pictures/thumbnails/preview-background-files/<instance_id>.png"): "Not yet: background HDR/EXR upload.",
-    ("POST", "/pictures/thumbnails/preview-background-files/<instance_id>.png"): "Not yet: background HDR/EXR upload.",
+    ("POST", "/pictures/preview-background-files/<instance_id>"): _BG,
+    ("GET", "/pictures/preview-background-files/<instance_id>.<extension>"): _BG,
+    ("GET", "/pictures/thumbnails/preview-background-files/<instance_id>.png"): _BG,
+    ("POST", "/pictures/thumbnails/preview-background-files/<instance_id>.png"): _BG,
     ("GET", "/pictures/thumbnails/attachment-files/<attachment_file_id>.png"): "Not yet: attachments belong to tasks' comments; their thumbnails come with them.",
 }

@@ -71,6 +71,7 @@ CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", 
                  "zip": "application/zip", "hdr": "image/vnd.radiance", "exr": "image/x-exr"}
 VALIDATION_STATUSES = {"neutral", "validated", "rejected"}
 _LAST_SWEEP = float("-inf")
+BACKGROUND_EXTENSIONS = {"hdr", "exr", "png", "jpg", "jpeg"}
 
 
 def _ts(value):
@@ -550,6 +551,66 @@ class PreviewsService(HealthMixin):
             if kind not in THUMBNAIL_KINDS or s.get(Thumbnail, (kind, instance_id)) is None:
                 raise NotFound("Thumbnail not found")
             return {"key": storage.key("avatars", instance_id, "png"), "content_type": "image/png"}
+
+    @rpc(**expected)
+    def set_background_file(self, instance_id, key, original_name=None):
+        """The file of a preview background (HDR, EXR or picture) and its
+        thumbnail (ffmpeg reads HDR/EXR, Pillow the rest)."""
+        src = self._take_upload(key)
+        ext = _ext_of(original_name)
+        if ext not in BACKGROUND_EXTENSIONS:
+            storage.delete(key)
+            raise Invalid(f"Wrong file format: .{ext} (expected one of {', '.join(sorted(BACKGROUND_EXTENSIONS))})")
+        if self.caller.role not in MANAGERS:
+            storage.delete(key)
+            raise Forbidden("Only managers can upload backgrounds")
+        with self.store.begin() as s:
+            bg = s.get(PreviewBackgroundFile, valid_uuid(instance_id), with_for_update=True)
+            if bg is None:
+                storage.delete(key)
+                raise NotFound("Preview background file not found")
+            dest = storage.key("backgrounds", bg.id, ext)
+            storage.put_file(src, dest, move=True)
+            work = storage.scratch_dir()
+            try:
+                thumb = work / "t.png"
+                if processing.kind_of(ext) == "picture":
+                    processing.make_avatar(storage.path(dest), thumb, (150, 100))
+                    storage.put_file(thumb, storage.key("thumbnails", bg.id, "png"), move=True)
+                else:
+                    try:
+                        processing.run(["ffmpeg", "-y", "-v", "error", "-i", str(storage.path(dest)), "-vf",
+                                        "scale=150:-2", "-frames:v", "1", str(thumb)], 60)
+                        storage.put_file(thumb, storage.key("thumbnails", bg.id, "png"), move=True)
+                    except (processing.ProcessingError, FileNotFoundError):
+                        # This ffmpeg build may not decode HDR: keep the file, no thumbnail.
+                        log.warning("no thumbnail for background %s (.%s)", bg.id, ext)
+            except processing.ProcessingError as exc:
+                storage.delete(dest)
+                raise Invalid(f"Background cannot be read: {exc}") from None
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            bg.original_name = _clean_name(original_name)[:250]
+            bg.extension = ext
+            bg.file_size = storage.size(dest)
+            bg.updated_at = now()
+            s.flush()
+            doc = self._dump(bg, "preview-background-files")
+            self.store.emit(s, "preview-background-file:update", {"preview_background_file_id": bg.id},
+                            record=doc)
+            return doc
+
+    @rpc(**expected)
+    def background_info(self, instance_id, variant="file"):
+        with self.store.session() as s:
+            bg = s.get(PreviewBackgroundFile, valid_uuid(instance_id))
+            if bg is None or not bg.extension:
+                raise NotFound("Preview background file not found")
+            if variant == "thumbnail":
+                return {"key": storage.key("thumbnails", bg.id, "png"), "content_type": "image/png"}
+            return {"key": storage.key("backgrounds", bg.id, bg.extension),
+                    "content_type": CONTENT_TYPES.get(bg.extension, "application/octet-stream"),
+                    "filename": f"{bg.name}.{bg.extension}"}
 
     # ------------------------------------------------------------ annotations & position
     @rpc(**expected)
