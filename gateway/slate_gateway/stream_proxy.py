@@ -56,6 +56,12 @@ def proxy(environ, start_response):
     host, port = _target()
     conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
     try:
+        try:
+            conn.connect()
+        except OSError:  # a busy stream's backlog: one retry before 503
+            conn.close()
+            conn = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+            conn.connect()
         conn.putrequest(method, path + ("?" + query if query else ""), skip_host=True, skip_accept_encoding=True)
         conn.putheader("Host", environ.get("HTTP_HOST") or f"{host}:{port}")
         for key in FORWARDED_HEADERS:
