@@ -6,7 +6,6 @@ import uuid
 import pytest
 from kombu import Connection, Producer
 from slatekit.events import EVENTS_EXCHANGE, envelope
-from slatekit.rpc_client import RemoteError
 from slatekit.testing import wait_until
 from slate_files.service import FilesService
 
@@ -37,14 +36,14 @@ def world(run_service, rpc, slate_env):
     publish(amqp, "task:new", {"id": ids["task"], "name": "main", "project_id": ids["project"],
                                "entity_id": ids["shot"], "task_type_id": ids["tt"]})
 
-    def task_known():
+    def projected():
         try:
-            rpc.call("files", "working_file_path", {"task_id": ids["task"], "body": {}}, ADMIN)
-            return True
-        except RemoteError:
+            path = rpc.call("files", "working_file_path", {"task_id": ids["task"], "body": {}}, ADMIN)
+        except Exception:  # noqa: BLE001 - NotFound / no tree until the events are applied
             return False
+        return "sh010" in path["path"] and "animation" in path["path"]
 
-    wait_until(task_known, timeout=15, what="task projected")
+    wait_until(projected, timeout=60, interval=0.2, what="task, shot and project projected")
     return ids
 
 
