@@ -178,8 +178,6 @@ class Gateway:
             response.vary.add("Origin")
 
     def dispatch(self, request: Request, trace_id: str) -> Response:
-        if request.content_length is not None and request.content_length > self.max_body:
-            return too_large(request.environ)  # refused before a byte of the body is read
         adapter = self.url_map.bind_to_environ(request.environ)
         if request.method == "OPTIONS":
             return self.preflight(request, adapter)
@@ -193,6 +191,12 @@ class Gateway:
             return error_response(exc.code or 400, BAD_REQUEST_MESSAGE)
         route = self.routes[endpoint]
         request.environ["slate.route"] = route.path
+        if route.handler and route.handler.startswith("media:"):
+            # Media handlers stream the body to storage under their own
+            # limit (MAX_UPLOAD_BYTES, checked on Content-Length first).
+            request.max_content_length = None
+        elif request.content_length is not None and request.content_length > self.max_body:
+            return too_large(request.environ)  # refused before a byte of the body is read
         try:
             return self.run(route, request, args, trace_id)
         except tokens.TokenError as exc:

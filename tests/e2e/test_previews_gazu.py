@@ -156,7 +156,6 @@ def test_avatar_upload_and_serving(suite, admin):
     assert got.status_code == 200 and got.headers["Content-Type"] == "image/png"
 
 
-@pytest.mark.skip(reason="background file routes are not in the route table yet (see routes/previews.py)")
 def test_preview_background_upload_and_serving(suite, admin):
     bg = admin.post(f"{suite.url}/data/preview-background-files", json={"name": "Studio"}).json()
     r = admin.post(f"{suite.url}/pictures/preview-background-files/{bg['id']}", files={"file": ("studio.png", png_bytes())})

@@ -125,10 +125,7 @@ ROUTES = [
           summary="Tiles in a shared playlist"),
 ]
 
-# Implemented (media:upload_background / media:serve_background, RPC
-# set_background_file / background_info) but not routed yet: routing them
-# needs docs/specs/zou-compat.md regenerated (`make docs`), outside this
-# owner's paths. Add BACKGROUND_ROUTES to ROUTES and drop them from NOT_SERVED.
+# Preview backgrounds (HDR/EXR environment maps for the 3D viewer).
 BACKGROUND_ROUTES = [
     Route("POST", "/pictures/preview-background-files/<instance_id>", "previews", "set_background_file", MANAGERS,
           status=201, handler="media:upload_background", summary="Upload a preview background (HDR, EXR, picture)"),
@@ -142,7 +139,6 @@ BACKGROUND_ROUTES = [
 ]
 
 _GUEST = "Not yet: guest comments on shared playlists need tasks' comment RPCs for guests."
-_BG = "Not yet: background HDR/EXR upload."
 _FRAMES = "Not yet: frame extraction and annotated-frame rendering (PDF) are being built."
 NOT_SERVED = {
     ("POST", "/shared/playlists/<token>/guest"): _GUEST,
@@ -164,9 +160,7 @@ NOT_SERVED = {
     ("GET", "/actions/preview-files/<preview_file_id>/extract-annotated-frames-pdf"): _FRAMES,
     ("GET", "/actions/preview-files/<preview_file_id>/extract-frame"): _FRAMES,
     ("GET", "/actions/preview-files/<preview_file_id>/extract-tile"): _FRAMES,
-    ("POST", "/pictures/preview-background-files/<instance_id>"): _BG,
-    ("GET", "/pictures/preview-background-files/<instance_id>.<extension>"): _BG,
-    ("GET", "/pictures/thumbnails/preview-background-files/<instance_id>.png"): _BG,
-    ("POST", "/pictures/thumbnails/preview-background-files/<instance_id>.png"): _BG,
     ("GET", "/pictures/thumbnails/attachment-files/<attachment_file_id>.png"): "Not yet: attachments belong to tasks' comments; their thumbnails come with them.",
 }
+
+ROUTES += BACKGROUND_ROUTES
