@@ -23,6 +23,17 @@ ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-test-password"
 
 
+def _die_with_parent() -> None:
+    """Children get SIGKILL when the test process dies, even killed: no orphan
+    service keeps its database connections or consumes the next run's queues."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -52,7 +63,9 @@ class Suite:
         env.update(self.env)
         env.update(extra_env or {})
         log = open(self.log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
         self.procs[name] = proc
         return proc
 
