@@ -7,6 +7,8 @@ codes (``HTTP_STATUS``). Messages are for users: specific, never SQL.
 
 from __future__ import annotations
 
+import json
+
 
 class SlateError(Exception):
     """Base of every expected error. ``message`` is safe to show a client."""
@@ -14,8 +16,10 @@ class SlateError(Exception):
     status = 400
 
     def __init__(self, message: str = "", extra: dict | None = None):
-        # Both travel in ``args`` so a nameko error reply carries them.
-        super().__init__(message, extra or {})
+        # Both travel in ``args`` so a nameko error reply carries them. The
+        # extra dict goes as JSON text: nameko's safe_for_serialization would
+        # turn True/False/None inside it into the strings "True"/"False"/"None".
+        super().__init__(message, json.dumps(extra or {}, default=str))
         self.message = message or self.__class__.__name__
         self.extra = extra or {}
 
@@ -92,4 +96,9 @@ def from_remote(exc_type: str, message: str, extra: dict | None = None) -> Slate
     cls = BY_NAME.get(exc_type)
     if cls is None:
         return None
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            extra = None
     return cls(message, extra if isinstance(extra, dict) else None)

@@ -157,7 +157,7 @@ class RpcClient:
             extra = None
             if args and isinstance(args[0], str):
                 message = args[0]
-            if len(args) > 1 and isinstance(args[1], dict):
+            if len(args) > 1 and isinstance(args[1], (dict, str)):
                 extra = args[1]
             known = errors.from_remote(exc_type, message, extra)
             if known is not None:

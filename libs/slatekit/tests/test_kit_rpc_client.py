@@ -46,7 +46,7 @@ class EchoService:
     @rpc(expected_exceptions=SLATE_ERRORS)
     def fail(self, kind):
         if kind == "not-found":
-            raise NotFound("Widget 42 not found", {"widget_id": "42"})
+            raise NotFound("Widget 42 not found", {"widget_id": "42", "login": False, "data": None, "n": 3})
         if kind == "forbidden":
             raise Forbidden("Managers only")
         raise KeyError("internal detail")
@@ -165,7 +165,8 @@ def test_remote_errors_are_rebuilt_with_message_and_extra(run_service, rpc):
     with pytest.raises(NotFound) as err:
         rpc.call("kt_echo", "fail", {"kind": "not-found"}, timeout=5)
     assert err.value.message == "Widget 42 not found"
-    assert err.value.extra == {"widget_id": "42"}
+    # JSON types survive the trip (nameko alone would send "False", "None").
+    assert err.value.extra == {"widget_id": "42", "login": False, "data": None, "n": 3}
     assert err.value.status == 404
     with pytest.raises(Forbidden) as err:
         rpc.call("kt_echo", "fail", {"kind": "forbidden"}, timeout=5)
