@@ -119,7 +119,8 @@ def index(gw, route, request, args, claims, context):
 def _health(gw) -> dict:
     """Zou's status flags, in Zou's order. The database is "up" when auth
     answers a ping (its ping runs a query); the event stream and job queue
-    are the broker; Slate has no search indexer."""
+    are the broker (and the stream process for the former); Slate has no
+    search indexer."""
 
     from kombu import Connection
 
@@ -140,8 +141,21 @@ def _health(gw) -> dict:
         checks["database-up"] = True
     except Exception:  # noqa: BLE001
         pass
-    checks["event-stream-up"] = checks["job-queue-up"]
+    checks["event-stream-up"] = checks["job-queue-up"] and _stream_ready()
     return checks
+
+
+def _stream_ready() -> bool:
+    """The socket.io stream process (``STREAM_URL``) answers its readiness probe."""
+    import os
+    import urllib.request
+
+    url = (os.environ.get("STREAM_URL") or "http://127.0.0.1:8090").rstrip("/") + "/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own process, from config
+            return resp.status == 200
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def status(gw, route, request, args, claims, context):
