@@ -182,8 +182,8 @@ class Seeder:
         self.s.post(self.t.url(f"/data/projects/{pid}/team"), json={"person_id": person["id"]}, timeout=60)
         mine = [t["id"] for t in tasks if person["id"] in (t.get("assignees") or [])]
         todo = [t["id"] for t in tasks if person["id"] not in (t.get("assignees") or [])][: max(0, assigned - len(mine))]
-        if todo:
-            ok(self.s.put(self.t.url(f"/actions/persons/{person['id']}/assign"), json={"task_ids": todo},
+        for i in range(0, len(todo), 100):
+            ok(self.s.put(self.t.url(f"/actions/persons/{person['id']}/assign"), json={"task_ids": todo[i:i + 100]},
                           timeout=300), "assign")
         return person
 

@@ -302,6 +302,13 @@ def test_bulk_create_tasks_and_entity_lists(world, admin, suite):
     assert [t["id"] for t in types] == [tt["id"]]
     seq_tasks = admin.get(suite.url + f"/data/sequences/{shots[0]['sequence_id']}/shot-tasks").json()
     assert len(seq_tasks) == 1
+    artist, _ = world.person("user")
+    ids = [t["id"] for t in r.json()]
+    r = admin.put(suite.url + f"/actions/persons/{artist['id']}/assign", json={"task_ids": ids})
+    assert r.status_code == 200 and [t["assignees"] for t in r.json()] == [[artist["id"]], [artist["id"]]]
+    r = admin.put(suite.url + f"/actions/persons/{artist['id']}/assign", json={"task_ids": [str(uuid.uuid4())]})
+    assert r.status_code == 404
+    assert admin.get(suite.url + f"/data/persons/{artist['id']}/tasks").json()[0]["assignees"] == [artist["id"]]
 
 
 def test_milestones_and_schedule_items(world, admin, suite, gz):

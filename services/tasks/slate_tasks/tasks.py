@@ -411,14 +411,47 @@ class TasksMixin:
 
     @rpc(**expected)
     def assign_tasks(self, person_id, body=None, query=None):
-        """PUT /actions/persons/<id>/assign: {task_ids: [...]}."""
-        ids = id_list(body, "task_ids")
+        """PUT /actions/persons/<id>/assign: {task_ids: [...]}, in one batch:
+        one lock query, one permission check per project and task type, one
+        insert of the new links, and the events in one outbox insert."""
+        ids = list(dict.fromkeys(id_list(body, "task_ids")))
         with self.store.begin() as s:
             pid = self._person_ok(s, person_id)
-            out = []
-            for tid in ids:
-                out.append(self._assign(s, self._task(s, tid, lock=True), pid))
-            return out
+            person = s.get(ProjPerson, pid)
+            if person is not None and (person.record or {}).get("is_bot"):
+                raise Invalid("A bot cannot be assigned to a task")
+            tasks = {t.id: t for t in s.scalars(select(Task).where(Task.id.in_(ids)).with_for_update())}
+            missing = [i for i in ids if i not in tasks]
+            if missing:
+                raise NotFound(f"Task {missing[0]} not found")
+            if self.caller.role != "admin":
+                types = {tt.id: tt for tt in s.scalars(select(TaskType))}
+                for project_id in {t.project_id for t in tasks.values()}:
+                    project = self._project(s, project_id)
+                    role = self._role(project)
+                    if not self._in_team(project) or role not in ("manager", "supervisor"):
+                        raise Forbidden("You are not allowed to assign these tasks")
+                    if role == "supervisor" and self.caller.departments:
+                        for t in tasks.values():
+                            tt = types.get(t.task_type_id)
+                            if t.project_id == project_id and (tt is None or tt.department_id
+                                                               not in self.caller.departments):
+                                raise Forbidden("This task type is outside your departments")
+            current = self._assignees(s, ids)
+            new = [tasks[i] for i in ids if pid not in current[i]]
+            if new:
+                s.execute(task_person_link.insert(), [{"task_id": t.id, "person_id": pid} for t in new])
+                stamp = now()
+                for t in new:
+                    t.assigner_id = self.caller.user_id
+                    t.updated_at = stamp
+                    current[t.id] = current[t.id] + [pid]
+                s.flush()
+            docs = {i: schemas.task(tasks[i], current[i]) for i in ids}
+            self._emit_many(s, "task:update", [({"task_id": t.id}, t.project_id, docs[t.id]) for t in new])
+            self._emit_many(s, "task:assign", [({"task_id": t.id, "person_id": pid, "assigner_id": self.caller.user_id},
+                                             t.project_id, docs[t.id]) for t in new])
+            return [docs[i] for i in ids]
 
     @rpc(**expected)
     def clear_assignation(self, body=None, query=None):
