@@ -331,6 +331,8 @@ class Gateway:
         kwargs["query"] = {k: request.args.get(k) for k in request.args}
         if body is not None:
             kwargs["body"] = body
+        if route.idempotent and request.headers.get("Idempotency-Key"):
+            kwargs["idempotency_key"] = request.headers["Idempotency-Key"][:200]
         result = self.call(route.service, route.rpc, kwargs, context)
         if route.status == 204 or (result is None and route.method == "DELETE"):
             return json_response(None, 204)

@@ -68,7 +68,7 @@ def operation(r: Route, op_id: str) -> dict:
         "x-rpc": f"{r.service}.{r.rpc}",
         "x-handler": r.handler,
         "x-required-role": PUBLIC if r.roles == PUBLIC else list(r.roles),
-        "parameters": params,
+        "parameters": params + ([{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}] if r.idempotent else []),
         "responses": responses,
     }
     if r.handler is None:

@@ -31,8 +31,11 @@ def test_spec_and_route_table_agree_operation_by_operation():
         assert str(r.status) in op["responses"]
         assert (op["security"] == []) == (r.roles == PUBLIC)
         assert ("requestBody" in op) == bool(r.body)
-        assert {p["name"] for p in op["parameters"]} == set(openapi._PARAM.findall(r.path) and
-                                                              [n for _, n in openapi._PARAM.findall(r.path)])
+        assert {p["name"] for p in op["parameters"] if p["in"] == "path"} == {
+            n for _, n in openapi._PARAM.findall(r.path)
+        }
+        headers = {p["name"] for p in op["parameters"] if p["in"] == "header"}
+        assert headers == ({"Idempotency-Key"} if r.idempotent else set()), r.key
 
 
 def test_operation_ids_are_unique():

@@ -182,6 +182,21 @@ def test_idempotency_key_never_creates_a_second_comment(world, admin, suite):
     assert len(admin.get(suite.url + f"/data/tasks/{task['id']}/comments").json()) == 1
 
 
+def test_idempotency_key_header_never_creates_a_second_comment(world, admin, suite):
+    shot = world.shot(world.project())
+    task = world.task(shot)
+    body = {"task_status_id": world.status("wip")["id"], "comment": "header once"}
+    url = suite.url + f"/api/actions/tasks/{task['id']}/comment"
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    first = admin.post(url, json=body, headers=headers)
+    second = admin.post(url, json=body, headers=headers)
+    assert first.status_code == 201 and second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    third = admin.post(url, json=body)  # no key: a new comment
+    assert third.json()["id"] != first.json()["id"]
+    assert len(admin.get(suite.url + f"/data/tasks/{task['id']}/comments").json()) == 2
+
+
 def test_bad_input_gives_zou_errors(world, admin, suite):
     shot = world.shot(world.project())
     task = world.task(shot)

@@ -34,6 +34,7 @@ class Route:
     summary: str = ""
     body: str | None = None  # "object" | "list" | None: the JSON the route expects
     token: str = "access"  # which token the route takes: access or refresh
+    idempotent: bool = False  # pass the Idempotency-Key header as ``idempotency_key``
 
     @property
     def key(self) -> tuple[str, str]:

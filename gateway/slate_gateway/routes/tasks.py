@@ -1,6 +1,8 @@
 """Routes owned by the tasks service: task types and statuses, automations,
 tasks, assignation, comments, time spents, schedules, milestones, budgets."""
 
+from dataclasses import replace as _replace
+
 from . import ADMIN, ANY, MANAGERS, STAFF, SUPERVISORS, Route, crud
 
 T = "tasks"
@@ -161,3 +163,9 @@ NOT_SERVED = {
     ("GET", "/data/user/tasks-to-check/filter-values"): "Not yet: filter values of the to-check page.",
     ("PUT", "/actions/tasks/<task_id>/to-review"): "Removed in Zou 1.0.97 (post a comment with a feedback-request status; task:to-review is still emitted).",
 }
+
+
+# A retried POST with the same Idempotency-Key header returns the first answer
+# (the gateway passes the header to these RPCs as ``idempotency_key``).
+_IDEMPOTENT = {"comment_task", "reply_comment"}
+ROUTES = [_replace(r, idempotent=True) if r.rpc in _IDEMPOTENT and r.method == "POST" else r for r in ROUTES]
