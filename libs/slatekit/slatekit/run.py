@@ -33,6 +33,9 @@ def load(path: str):
 
 def main(argv: list[str] | None = None) -> None:
     argv = argv or sys.argv[1:]
+    from . import rpc_semantics
+
+    rpc_semantics.install()  # before the service class is bound to a container
     cls = load(argv[0])
     logs.setup(cls.name)
     config.secret_key()

@@ -129,6 +129,10 @@ def run_service(slate_env):
     """Start nameko service classes in-process on the real broker and DB."""
     from nameko.containers import ServiceContainer
 
+    from . import rpc_semantics
+
+    rpc_semantics.install()
+
     from . import config
 
     started = []
