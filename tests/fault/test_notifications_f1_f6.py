@@ -91,7 +91,8 @@ def restart(suite, fault_after=None):
 
     suite._spawn("notifications", [os.sys.executable, "-m", "slatekit.run", "slate_notifications.service:Service"],
                  extra_env={"HEALTH_PORT": str(free_port()), **extra})
-    suite.wait_rpc("notifications")
+    if not fault_after:  # a process told to die after N events may be gone before it answers a ping
+        suite.wait_rpc("notifications")
 
 
 def test_f1_sigkilled_consumer_makes_exactly_one_notification_per_comment(suite):

@@ -29,7 +29,6 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from http.cookies import SimpleCookie  # noqa: E402
@@ -79,6 +78,11 @@ class Stream:
         self.engine = db.engine_for("events")
         self.redis = redis.Redis.from_url(config.get("REDIS_URL"), socket_timeout=2, socket_connect_timeout=2)
         self.local: dict[str, dict] = {}  # sid -> {"user_id", "role"} of this replica's sockets
+        # Team changes this replica saw on its own feed, newest per (person,
+        # project), kept a minute: the events service's membership table is
+        # fed by another consumer and may lag, and a socket placed from a
+        # stale table would miss a project it was just added to.
+        self.recent_membership: dict[tuple[str, str], tuple[bool, float]] = {}
         self.stats = {"connections": 0, "emitted": 0, "refused": 0}
         self.running = True
         self.ready = False
@@ -146,10 +150,23 @@ class Stream:
             raise ConnectionRefusedError("User is inactive")
         return {"user_id": claims["sub"], "role": principal.get("role") or "user"}
 
+    RECENT_SECONDS = 60.0
+
     def projects_of(self, person_id: str) -> list[str]:
         with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(
-                select(ProjectMember.project_id).where(ProjectMember.person_id == person_id))]
+            projects = {r[0] for r in conn.execute(
+                select(ProjectMember.project_id).where(ProjectMember.person_id == person_id))}
+        now = time.monotonic()
+        for (pid, project_id), (member, seen) in list(self.recent_membership.items()):
+            if now - seen > self.RECENT_SECONDS:
+                self.recent_membership.pop((pid, project_id), None)
+            elif pid == person_id:
+                (projects.add if member else projects.discard)(project_id)
+        return sorted(projects)
+
+    def _remember(self, person_id, project_id, member: bool) -> None:
+        if person_id and project_id:
+            self.recent_membership[(person_id, project_id)] = (member, time.monotonic())
 
     def place(self, sid: str, who: dict) -> None:
         """Put a socket in exactly the rooms its person may see."""
@@ -336,6 +353,15 @@ class Stream:
         team = None
         if name in ("project:new", "project:update") and isinstance(record.get("team"), list):
             team = {t.get("id") if isinstance(t, dict) else t for t in record["team"]}
+            for person_id in team:
+                self._remember(person_id, project_id, True)
+            for pid, proj in list(self.recent_membership):
+                if proj == project_id and pid not in team:
+                    self._remember(pid, project_id, False)
+        if name == "project:team-member-added":
+            self._remember(data.get("person_id"), project_id, True)
+        elif name == "project:team-member-removed":
+            self._remember(data.get("person_id"), project_id, False)
         for sid, who in list(self.local.items()):
             if who["role"] in domain.SEES_ALL:
                 continue
@@ -377,7 +403,7 @@ class Stream:
                         while self.running:
                             try:
                                 conn.drain_events(timeout=1)
-                            except socket.timeout:
+                            except TimeoutError:
                                 conn.heartbeat_check()
             except Exception as exc:  # noqa: BLE001
                 self.ready = False
