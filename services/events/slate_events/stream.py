@@ -423,6 +423,14 @@ class Stream:
                      exclusive=True, auto_delete=True)
 
     def start_feeds(self) -> None:
+        # python-socketio starts the manager's listener only at the first
+        # connection, and the listener binds its queue on its own greenthread:
+        # emits made before that are dropped by the broker. Start it now and
+        # let it bind before relaying anything (readiness waits for the feed).
+        if not self.sio.manager_initialized:
+            self.sio.manager_initialized = True
+            self.manager.initialize()
+        eventlet.sleep(float(os.environ.get("STREAM_MANAGER_WARMUP", "1.0")))
         eventlet.spawn_n(self._consume, self.membership_queue, self.on_membership, "membership")
         eventlet.spawn_n(self._consume, self.feed_queue, self.emit_event, "events")
 
