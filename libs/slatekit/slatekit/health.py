@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from kombu import Connection
+from nameko.rpc import rpc
 from nameko.web.handlers import http
 from sqlalchemy import text
 
@@ -17,9 +18,18 @@ from . import config, db
 
 
 class HealthMixin:
-    """Mix into a service class: adds ``/healthz`` and ``/readyz``."""
+    """Mix into a service class: adds ``/healthz``, ``/readyz`` and the
+    ``ping`` RPC (the gateway's ``/status`` and the test suite wait on it).
+    The service must have a ``store`` (``slatekit.store.Store``)."""
 
     name: str
+
+    @rpc
+    def ping(self):
+        """Readiness through RPC: the service answers and its database too."""
+        with self.store.session() as s:
+            s.execute(text("SELECT 1"))
+        return True
 
     @http("GET", "/healthz")
     def healthz(self, request):

@@ -9,12 +9,9 @@ from the context data (``self.store.caller``).
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
-from slatekit.errors import SLATE_ERRORS
 from slatekit.health import HealthMixin
 from slatekit.service_rpc import ServiceRpc
 from slatekit.store import Store
-from sqlalchemy import text
 
 from .base import Helpers
 from .breakdown import BreakdownMixin
@@ -33,12 +30,6 @@ class AssetsService(HealthMixin, Helpers, ProjectsMixin, BreakdownMixin, Casting
     store = Store(metadata)
     peers = ServiceRpc()
 
-    @rpc(expected_exceptions=SLATE_ERRORS)
-    def ping(self):
-        """Readiness through RPC: the service answers and its database too."""
-        with self.store.session() as s:
-            s.execute(text("SELECT 1"))
-        return True
 
 
 Service = AssetsService

@@ -234,14 +234,6 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
         s.flush()
         self.store.emit(s, name, {"person_id": person.id}, record=record or schemas.person_full(person))
 
-    @rpc(**expected)
-    def ping(self):
-        """Readiness through RPC: the service answers and its database too."""
-        from sqlalchemy import text
-
-        with self.store.session() as s:
-            s.execute(text("SELECT 1"))
-        return True
 
     # ---------------------------------------------------------------- login
     @rpc(**expected)

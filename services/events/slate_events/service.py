@@ -22,7 +22,7 @@ from slatekit.crud import apply_filters, list_rows, now, valid_uuid
 from slatekit.errors import SLATE_ERRORS, Forbidden, Invalid, NotFound
 from slatekit.health import HealthMixin
 from slatekit.store import Store
-from sqlalchemy import delete, or_, select, text, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from . import domain
@@ -78,11 +78,6 @@ class EventsService(HealthMixin):
     def caller(self):
         return self.store.caller
 
-    @rpc(**expected)
-    def ping(self):
-        with self.store.session() as s:
-            s.execute(text("SELECT 1"))
-        return True
 
     # ------------------------------------------------------------ the log
     @subscribe()  # no names: bound with '#', so new event names need no code change

@@ -109,13 +109,6 @@ class FilesService(HealthMixin):
         if self.caller.role not in WRITERS:
             raise Forbidden("You are not allowed to write files")
 
-    @rpc(**expected)
-    def ping(self):
-        from sqlalchemy import text
-
-        with self.store.session() as s:
-            s.execute(text("SELECT 1"))
-        return True
 
     # ------------------------------------------------------------ generic CRUD
     def _model(self, model):

@@ -109,11 +109,6 @@ class NotificationsService(HealthMixin):
     def caller(self):
         return self.store.caller
 
-    @rpc(**expected)
-    def ping(self):
-        with self.store.session() as s:
-            s.execute(text("SELECT 1"))
-        return True
 
     # ================================================================ projections
     @subscribe(*PROJECTION_EVENTS)

@@ -24,12 +24,11 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from slatekit.consumer import subscribe
 from slatekit.crud import apply_body, apply_filters, list_rows, now, row_dict, valid_uuid
-from slatekit.errors import SLATE_ERRORS, Forbidden, Invalid, NotFound, TooLarge, Unavailable
+from slatekit.errors import SLATE_ERRORS, Forbidden, Invalid, NotFound
 from slatekit.health import HealthMixin
 from slatekit.service_rpc import ServiceRpc
 from slatekit.store import Store
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from . import annotations as annot
 from . import jobs, processing, storage
@@ -102,13 +101,6 @@ class PreviewsService(HealthMixin):
     def caller(self):
         return self.store.caller
 
-    @rpc(**expected)
-    def ping(self):
-        from sqlalchemy import text
-
-        with self.store.session() as s:
-            s.execute(text("SELECT 1"))
-        return True
 
     # ------------------------------------------------------------ dumps
     def _pf_dump(self, pf: PreviewFile, public: bool = True) -> dict:

@@ -11,12 +11,9 @@ their own modules as mixins; this class only wires the dependencies.
 
 from __future__ import annotations
 
-from nameko.rpc import rpc
-from slatekit.errors import SLATE_ERRORS
 from slatekit.health import HealthMixin
 from slatekit.service_rpc import ServiceRpc
 from slatekit.store import Store
-from sqlalchemy import text
 
 from .base import TasksBase
 from .comments import CommentsMixin
@@ -34,12 +31,6 @@ class TasksService(HealthMixin, TasksBase, CrudMixin, ReorderMixin, TasksMixin, 
     store = Store(metadata)
     peers = ServiceRpc()
 
-    @rpc(expected_exceptions=SLATE_ERRORS)
-    def ping(self):
-        """Readiness through RPC: the service answers and its database too."""
-        with self.store.session() as s:
-            s.execute(text("SELECT 1"))
-        return True
 
 
 Service = TasksService
