@@ -98,22 +98,6 @@ ROUTES = [
 
 
 
-def _guard_all(routes):
-    """Every auth route goes through a handler here that restores JSON types
-    in error bodies (see ``_typed``)."""
-    out = []
-    for r in routes:
-        if r.handler is None:
-            out.append(replace(r, handler=_H + "plain"))
-        elif ":" not in r.handler:
-            out.append(replace(r, handler=_H + "guarded_" + r.handler))
-        else:
-            out.append(r)
-    return out
-
-
-ROUTES = _guard_all(ROUTES)
-
 _SSO = "Not served: SAML and OIDC need an external identity provider (none here to configure or test against); local login, 2FA and app login are served."
 NOT_SERVED = {
     ("GET", "/auth/oidc/callback"): _SSO,
@@ -124,50 +108,6 @@ NOT_SERVED = {
 
 
 # -------------------------------------------------------------------- handlers
-def _typed(value):
-    """nameko sends exception arguments through ``safe_for_serialization``,
-    which turns booleans and None inside an error's extra dict into "True",
-    "False", "None". Zou's bodies need real JSON types (``"login": false``,
-    ``"wrong_OTP": true``, ``"data": null``): restore them. (The lasting fix
-    belongs in slatekit's RPC error encoding.)"""
-    if isinstance(value, dict):
-        return {k: _typed(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_typed(v) for v in value]
-    if isinstance(value, str) and value in ("True", "False", "None"):
-        return {"True": True, "False": False, "None": None}[value]
-    return value
-
-
-def _guard(fn):
-    def guarded(gw, route, request, args, claims, context):
-        from slatekit import errors
-
-        try:
-            return fn(gw, route, request, args, claims, context)
-        except errors.SlateError as exc:
-            exc.extra = _typed(exc.extra or {})
-            raise
-
-    guarded.__name__ = getattr(fn, "__name__", "guarded")
-    return guarded
-
-
-def _gateway_handler(name):
-    def call(gw, route, request, args, claims, context):
-        from .. import handlers
-
-        return getattr(handlers, name)(gw, route, request, args, claims, context)
-
-    call.__name__ = name
-    return _guard(call)
-
-
-guarded_login = _gateway_handler("login")
-guarded_logout = _gateway_handler("logout")
-guarded_refresh = _gateway_handler("refresh")
-
-
 def _call(gw, route, request, args, context, **extra):
     body = gw.read_body(route, request)
     kwargs = dict(args)
@@ -184,7 +124,7 @@ def _rpc(gw, service, method, kwargs, context):
     return call(service, method, kwargs, context) if call else gw.rpc.call(service, method, kwargs, context)
 
 
-def _with_token_cookies(gw, route, request, args, claims, context):
+def with_token_cookies(gw, route, request, args, claims, context):
     """2FA registration: Zou hands out fresh tokens, as cookies too for browsers."""
     from ..app import is_browser, json_response
     from ..handlers import _set_cookies
@@ -196,7 +136,7 @@ def _with_token_cookies(gw, route, request, args, claims, context):
     return resp
 
 
-def _app_login_token(gw, route, request, args, claims, context):
+def app_login_token(gw, route, request, args, claims, context):
     from ..app import json_response
 
     body = gw.read_body(route, request)
@@ -205,7 +145,7 @@ def _app_login_token(gw, route, request, args, claims, context):
     return json_response(result, 200)
 
 
-def _presence_csv(gw, route, request, args, claims, context):
+def presence_csv(gw, route, request, args, claims, context):
     """Zou answers the presence sheet as a CSV attachment."""
     import csv
     import io
@@ -219,19 +159,3 @@ def _presence_csv(gw, route, request, args, claims, context):
     resp.headers["Content-Type"] = "text/csv"
     resp.headers["Content-Disposition"] = "attachment; filename=kitsu_export.csv"
     return resp
-
-
-def _plain(gw, route, request, args, claims, context):
-    """What the gateway does for a plain route: one RPC, status from the route."""
-    from ..app import json_response
-
-    result = _call(gw, route, request, args, context)
-    if route.status == 204 or (result is None and route.method == "DELETE"):
-        return json_response(None, 204)
-    return json_response(result, route.status)
-
-
-plain = _guard(_plain)
-with_token_cookies = _guard(_with_token_cookies)
-app_login_token = _guard(_app_login_token)
-presence_csv = _guard(_presence_csv)
