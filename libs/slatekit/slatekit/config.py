@@ -52,6 +52,45 @@ SETTINGS: list[Setting] = [
     Setting("MAIL_FROM", "slate@localhost", "Sender of Slate's mails."),
     Setting("HEALTH_PORT_BASE", "8100", "Each service serves /healthz and /readyz on base + its index (auth 8101, assets 8102, …)."),
     Setting("SLATE_RUN_DIR", "var/run", "Where `make up` keeps pid files and logs."),
+    # ---- processes
+    Setting("MAX_WORKERS", "10", "Concurrent RPC/event workers per service process (nameko `max_workers`)."),
+    Setting("PREFETCH_COUNT", "10", "Messages a service process takes from RabbitMQ ahead of its workers."),
+    Setting("HEALTH_PORT", None, "Overrides the health port of one service process (else `HEALTH_PORT_BASE` + its index)."),
+    Setting("HEALTH_BIND_ALL", "", "Set to listen for /healthz and /readyz on 0.0.0.0 (containers) instead of 127.0.0.1."),
+    # ---- storage and previews
+    Setting("STORAGE_DIR", None, "Root directory of stored binaries (default `<repo>/var/storage`; previews, attachments, builds); the gateway and the previews service must see the same one."),
+    Setting("MAX_UPLOAD_BYTES", "4294967296", "Largest file upload the gateway accepts (413 before reading when the declared length is larger)."),
+    Setting("MEDIA_AUTH_CACHE_SECONDS", "10", "How long a gateway worker reuses an access decision for the same person and media file."),
+    Setting("PREVIEW_NO_JOB_WAIT", "300", "Seconds an upload request waits for its preview to be processed when the client asks to wait."),
+    Setting("PREVIEW_POLL_SECONDS", "0.5", "How often an idle previews worker looks for queued processing jobs."),
+    Setting("PREVIEW_JOB_LEASE_SECONDS", "30", "Lease of a processing job; a worker that dies leaves the job to be taken again when the lease runs out."),
+    Setting("PREVIEW_JOB_TIME_LIMIT", "900", "Seconds a single processing job may run before it is stopped and retried (then marked broken)."),
+    Setting("PREVIEW_JOB_MAX_ATTEMPTS", "3", "Attempts of a processing job before the preview is marked broken."),
+    Setting("PREVIEW_MAX_PIXELS", "120000000", "Largest picture (width × height) accepted; bigger ones are refused as decompression bombs."),
+    Setting("FFMPEG_THREADS", "2", "Threads given to each ffmpeg run."),
+    # ---- event stream
+    Setting("STREAM_URL", "http://127.0.0.1:8090", "Where the gateway finds the socket.io stream process (relay and readiness)."),
+    Setting("STREAM_HOST", "127.0.0.1", "Address the stream process listens on."),
+    Setting("STREAM_PORT", "8090", "Port the stream process listens on."),
+    Setting("STREAM_PING_INTERVAL", "25", "engine.io ping interval of the stream (seconds)."),
+    Setting("STREAM_PING_TIMEOUT", "20", "engine.io ping timeout of the stream (seconds)."),
+    Setting("STREAM_PROXY_TIMEOUT", "60", "Seconds the gateway's relay waits on the stream for one request (longer than a long-poll)."),
+    Setting("STREAM_QUEUE_TTL_MS", "60000", "Live events older than this are dropped from the stream's feed queue (offline clients replay from `/data/events/last`)."),
+    Setting("STREAM_MANAGER_WARMUP", "1.0", "Seconds the stream waits for its emit channel to bind before relaying events."),
+    # ---- webhooks and chat integrations
+    Setting("WEBHOOK_ALLOWED_NETWORKS", "", "Comma-separated CIDR ranges webhooks and Slack/Mattermost/Discord hooks may reach although private, loopback or link-local (refused by default)."),
+    Setting("WEBHOOK_MAX_ATTEMPTS", "6", "Deliveries of a webhook before it is dead-lettered."),
+    Setting("WEBHOOK_RETRY_BASE_SECONDS", "5", "First retry delay of a webhook delivery; doubles per attempt."),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", "5", "HTTP timeout of one webhook delivery."),
+    # ---- auth
+    Setting("TWO_FA_EXEMPT_USERS", "", "Comma-separated emails exempt from `ENFORCE_2FA` (e.g. bots, the first admin)."),
+    # ---- tests and fault injection (ignored unless SLATE_ENV=test where noted)
+    Setting("SLATE_TEST_DATABASE_URL", None, "Tests: administrative URL of the server where each run creates its own database (default `DATABASE_URL`)."),
+    Setting("SLATE_TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "Tests: RabbitMQ where each run creates its own vhost."),
+    Setting("SLATE_KEEP_TEST_ENV", "", "Tests: keep the run's database and vhost afterwards (debugging)."),
+    Setting("SLATE_EXIT_WITH_PARENT", "", "Set to 1 (by the test fixtures) so a service process dies with its parent."),
+    Setting("SLATE_FAULT_RELAY_EXIT_AFTER_PUBLISH", "", "Fault test F14 (SLATE_ENV=test only): the outbox relay exits right after publishing, before marking."),
+    Setting("SLATE_FAULT_NOTIFICATIONS_EXIT_AFTER", "", "Fault test F1 (SLATE_ENV=test only): the notifications consumer exits after N events."),
 ]
 
 _PLACEHOLDERS = {"", "changeme", "secret", "secret-key", "mysecretkey", "placeholder", "xxx", "please-change-me"}
