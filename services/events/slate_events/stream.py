@@ -33,6 +33,9 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from http.cookies import SimpleCookie  # noqa: E402
 
+import engineio.exceptions  # noqa: E402
+import engineio.payload  # noqa: E402
+import engineio.socket  # noqa: E402
 import jwt  # noqa: E402
 import redis  # noqa: E402
 import socketio  # noqa: E402
@@ -59,6 +62,42 @@ ROOM_FIELDS = ("playlist_id", "user_id", "local_id", "is_playing", "is_repeating
                "current_entity_index", "current_preview_file_id", "current_preview_file_index", "handle_in",
                "handle_out")
 COMPARING_FIELDS = {"enable", "task_type", "revision", "mode", "comparison_preview_index"}
+
+# Long-polling answers are capped: python-engineio clients (gazu.events)
+# refuse a payload of more than 16 packets ("Unexpected packet from server"),
+# drop the session and lose the burst, while engineio's server packs every
+# queued packet into one answer. The rest waits for the next poll. Posts from
+# clients are not capped by either client (Kitsu's or gazu's), so the server
+# accepts more than python-engineio's 16 packets in one (still bounded by
+# max_http_buffer_size). See docs/adr/0008-event-stream.md.
+MAX_PACKETS_PER_POLL = 16
+engineio.payload.Payload.max_decode_packets = 500
+
+
+class _CappedPollSocket(engineio.socket.Socket):
+    def poll(self):
+        queue_empty = self.server.get_queue_empty_exception()
+        try:
+            packets = [self.queue.get(timeout=self.server.ping_interval + self.server.ping_timeout)]
+            self.queue.task_done()
+        except queue_empty:
+            raise engineio.exceptions.QueueEmpty() from None
+        if packets == [None]:
+            return []
+        while len(packets) < MAX_PACKETS_PER_POLL:
+            try:
+                pkt = self.queue.get(block=False)
+            except queue_empty:
+                break
+            self.queue.task_done()
+            if pkt is None:  # closing: leave the marker for the next poll
+                self.queue.put(None)
+                break
+            packets.append(pkt)
+        return packets
+
+
+engineio.socket.Socket = _CappedPollSocket  # engineio.Server creates its sockets from this name
 
 
 class Stream:
