@@ -1,17 +1,22 @@
 """Uploads and downloads of binaries: streamed between HTTP and storage.
 
 Binaries never ride RabbitMQ. An upload is authorised over RPC first, then
-the request body (multipart or raw) is read in chunks into a temporary file
-under storage (``tmp/<hex>``), counting bytes against ``MAX_UPLOAD_BYTES``
-(a declared ``Content-Length`` above it is refused with 413 before any
-read); only the key travels to the previews service. A download asks the
-previews service which key to stream (that is the access check), then
-streams the file with ``Range`` support and caching headers.
+the request body (multipart or raw) is read in chunks and streamed into
+storage under a temporary key (``tmp/<hex>``), counting bytes against
+``MAX_UPLOAD_BYTES`` (a declared ``Content-Length`` above it is refused with
+413 before any read); only the key travels to the previews service. A
+download asks the previews service which key to stream (that is the access
+check), then streams the object with ``Range`` support and caching headers.
 
-Storage layout (same as ``services/previews/slate_previews/storage.py``,
-which owns it): root ``STORAGE_DIR`` (default ``<repo>/var/storage``), keys
-``<area>/<id[0:2]>/<id[2:4]>/<id>.<ext>`` and ``tmp/<hex>`` for uploads.
-This module only resolves keys under the root and refuses any that escape.
+Storage (``slatekit.blobstore``, chosen by ``STORAGE_BACKEND``): a local
+directory ``STORAGE_DIR`` (default ``<repo>/var/storage``), or a bucket of an
+S3-compatible server, where an upload is a multipart upload in parts of
+``blobstore.PART_SIZE`` (aborted on failure) and a download a ranged
+GetObject. Layout (same as ``services/previews/slate_previews/storage.py``,
+which owns it): keys ``<area>/<id[0:2]>/<id[2:4]>/<id>.<ext>`` and
+``tmp/<hex>`` for uploads. This module refuses any key outside that shape,
+so none escapes the root; entry points: ``receive_upload`` and
+``serve_key`` (``stream_file``/``_serve`` are kept and go through it).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from slatekit import errors
+from slatekit import blobstore, errors
 from werkzeug.http import http_date, parse_range_header, quote_header_value
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 from werkzeug.wrappers import Response
@@ -37,6 +42,10 @@ def storage_root() -> Path:
     if configured:
         return Path(configured).resolve()
     return (Path(__file__).resolve().parents[2] / "var" / "storage").resolve()
+
+
+def store() -> blobstore.BlobStore:
+    return blobstore.from_env(storage_root())
 
 
 def max_upload_bytes() -> int:
@@ -57,16 +66,29 @@ def resolve(key: str) -> Path:
 class _Upload:
     def __init__(self):
         self.key = f"tmp/{uuid.uuid4().hex}"
-        self.path = storage_root() / self.key
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = storage_root() / self.key  # where it lands on the local backend only
         self.filename = None
         self.size = 0
+        self.writer = None
+
+    def open(self) -> blobstore.Writer:
+        self.writer = store().writer(self.key)
+        return self.writer
 
     def discard(self):
+        """Forget the upload: abort it while streaming, delete it once stored."""
+        writer, self.writer = self.writer, None
         try:
-            self.path.unlink()
-        except FileNotFoundError:
+            if writer is not None:
+                writer.abort()
+            else:
+                store().delete(self.key)
+        except Exception:  # noqa: BLE001 - storage unreachable: the previews sweep removes tmp/ later
             pass
+
+    def commit(self):
+        self.writer.commit()
+        self.writer = None
 
 
 def _chunks(request, limit: int):
@@ -96,35 +118,39 @@ def _chunks(request, limit: int):
 
 def receive_upload(request) -> _Upload:
     """Stream the first file part (or a raw body) into storage."""
-    up = _Upload()
     limit = max_upload_bytes()
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.TooLarge(f"File is too large (limit {limit} bytes)")  # before storage is touched
+    up = _Upload()
     try:
-        with open(up.path, "wb") as out:
-            if request.mimetype == "multipart/form-data":
-                boundary = (request.mimetype_params.get("boundary") or "").encode()
-                if not boundary:
-                    raise errors.Invalid("Multipart body without a boundary")
-                decoder = MultipartDecoder(boundary, max_form_memory_size=1024 * 1024, max_parts=50)
-                current = None
-                done = False
-                for chunk in _chunks(request, limit):
-                    decoder.receive_data(chunk)
-                    done = _drain(decoder, up, out, current_ref := [current])
-                    current = current_ref[0]
-                    if done:
-                        break
-                if not done:
-                    decoder.receive_data(None)
-                    _drain(decoder, up, out, [current])
-            else:
-                for chunk in _chunks(request, limit):
-                    out.write(chunk)
-                    up.size += len(chunk)
-                up.filename = request.args.get("name") or "upload.bin"
+        out = up.open()
+        # Streamed to storage as it arrives: a local file or an S3 multipart upload.
+        if request.mimetype == "multipart/form-data":
+            boundary = (request.mimetype_params.get("boundary") or "").encode()
+            if not boundary:
+                raise errors.Invalid("Multipart body without a boundary")
+            decoder = MultipartDecoder(boundary, max_form_memory_size=1024 * 1024, max_parts=50)
+            current = None
+            done = False
+            for chunk in _chunks(request, limit):
+                decoder.receive_data(chunk)
+                done = _drain(decoder, up, out, current_ref := [current])
+                current = current_ref[0]
+                if done:
+                    break
+            if not done:
+                decoder.receive_data(None)
+                _drain(decoder, up, out, [current])
+        else:
+            for chunk in _chunks(request, limit):
+                out.write(chunk)
+                up.size += len(chunk)
+            up.filename = request.args.get("name") or "upload.bin"
         if up.filename is None:
             raise errors.Invalid("No file in the upload")
         if up.size == 0:
             raise errors.Invalid("The uploaded file is empty")
+        up.commit()
         return up
     except BaseException:
         up.discard()
@@ -198,17 +224,61 @@ def upload_thumbnail(gw, route, request, args, claims, context):
 
 
 # ---------------------------------------------------------------- downloads
+def serve_key(request, key: str, content_type: str, filename: str | None = None,
+              attachment: bool = False, max_age: int = 0) -> Response:
+    """Stream a stored object (either backend) with Range and caching headers."""
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise errors.NotFound("File not found")
+    st = store()
+    try:
+        stat = st.stat(key)
+    except ValueError:
+        raise errors.NotFound("File not found") from None
+    if stat is None:
+        raise errors.NotFound("File not found")
+
+    def body(start, end):
+        try:
+            return st.read(key, start, end)
+        except FileNotFoundError:
+            raise errors.NotFound("File not found") from None
+    return _respond(request, stat, body, content_type, filename, attachment, max_age)
+
+
 def stream_file(request, path: Path, content_type: str, filename: str | None = None,
                 attachment: bool = False, max_age: int = 0) -> Response:
+    """Stream a file; a path under the storage root is served from the
+    configured backend (so ``stream_file(request, resolve(key), …)`` works on
+    S3 too), any other path from the local disk."""
+    if store().name != "local":
+        try:
+            key = Path(path).relative_to(storage_root()).as_posix()
+        except ValueError:
+            key = None
+        if key is not None:
+            return serve_key(request, key, content_type, filename, attachment, max_age)
     try:
-        stat = path.stat()
+        st = path.stat()
     except FileNotFoundError:
         raise errors.NotFound("File not found") from None
-    size = stat.st_size
-    etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+    stat = blobstore.Stat(st.st_size, st.st_mtime, f'"{st.st_mtime_ns:x}-{st.st_size:x}"')
+
+    def body(start, end):
+        fh = open(path, "rb")
+        fh.seek(start)
+        return _limited(fh, end - start)
+    return _respond(request, stat, body, content_type, filename, attachment, max_age)
+
+
+def _respond(request, stat: blobstore.Stat, body, content_type: str, filename: str | None,
+             attachment: bool, max_age: int) -> Response:
+    """Headers, conditional and Range handling; ``body(start, end)`` gives
+    the bytes ``[start, end)`` in chunks and is only called for a body."""
+    size = stat.size
+    etag = stat.etag
     headers = {
         "ETag": etag,
-        "Last-Modified": http_date(stat.st_mtime),
+        "Last-Modified": http_date(stat.mtime),
         "Accept-Ranges": "bytes",
         "Cache-Control": f"private, max-age={max_age}" if max_age else "private, no-cache",
         "X-Content-Type-Options": "nosniff",
@@ -231,10 +301,8 @@ def stream_file(request, path: Path, content_type: str, filename: str | None = N
         start, end = bounds
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    fh = open(path, "rb")
-    fh.seek(start)
-    body = _limited(fh, end - start)
-    resp = Response(body, status=status, headers=headers, content_type=content_type, direct_passthrough=True)
+    chunks = [] if request.method == "HEAD" else body(start, end)
+    resp = Response(chunks, status=status, headers=headers, content_type=content_type, direct_passthrough=True)
     resp.content_length = end - start
     return resp
 
@@ -252,8 +320,8 @@ def _limited(fh, length: int):
 
 
 def _serve(request, info: dict, max_age: int = 0) -> Response:
-    return stream_file(request, resolve(info["key"]), info.get("content_type") or "application/octet-stream",
-                       info.get("filename"), bool(info.get("attachment")), max_age)
+    return serve_key(request, info.get("key"), info.get("content_type") or "application/octet-stream",
+                     info.get("filename"), bool(info.get("attachment")), max_age)
 
 
 class _TTLCache:

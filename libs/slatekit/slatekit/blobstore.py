@@ -19,9 +19,9 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 CHUNK = 256 * 1024
 PART_SIZE = 8 * 1024 * 1024  # S3 wants parts of at least 5 MiB (but the last)

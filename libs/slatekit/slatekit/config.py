@@ -60,6 +60,13 @@ SETTINGS: list[Setting] = [
     # ---- storage and previews
     Setting("STORAGE_DIR", None, "Root directory of stored binaries (default `<repo>/var/storage`; previews, attachments, builds); the gateway and the previews service must see the same one."),
     Setting("MAX_UPLOAD_BYTES", "4294967296", "Largest file upload the gateway accepts (413 before reading when the declared length is larger)."),
+    Setting("STORAGE_BACKEND", "local", "Where binaries are stored: `local` (the `STORAGE_DIR` directory) or `s3` (a bucket of an S3-compatible server: AWS S3, MinIO, Ceph RGW; see the `S3_*` settings). Gateway and previews service must use the same."),
+    Setting("S3_ENDPOINT_URL", "", "URL of the S3-compatible server (e.g. `http://minio:9000`); empty means AWS S3 itself."),
+    Setting("S3_BUCKET", "", "Bucket holding the binaries (created beforehand) when `STORAGE_BACKEND=s3`."),
+    Setting("S3_REGION", "", "Region of the bucket (e.g. `us-east-1`; MinIO accepts any)."),
+    Setting("S3_ACCESS_KEY", "", "Access key id for the bucket; empty uses boto3's usual chain (environment, instance role)."),
+    Setting("S3_SECRET_KEY", "", "Secret access key for the bucket.", True),
+    Setting("SCRATCH_DIR", None, "Local working directory of the previews worker (Pillow, ffmpeg). Default `<STORAGE_DIR>/work` with local storage, `<system temp>/slate-work` with S3."),
     Setting("MEDIA_AUTH_CACHE_SECONDS", "10", "How long a gateway worker reuses an access decision for the same person and media file."),
     Setting("PREVIEW_NO_JOB_WAIT", "300", "Seconds an upload request waits for its preview to be processed when the client asks to wait."),
     Setting("PREVIEW_POLL_SECONDS", "0.5", "How often an idle previews worker looks for queued processing jobs."),

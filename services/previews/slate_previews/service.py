@@ -285,19 +285,19 @@ class PreviewsService(HealthMixin):
         elif self.caller.role not in MANAGERS:
             raise Forbidden("Only managers can change this thumbnail")
 
-    def _take_upload(self, key: str) -> Path:
+    def _take_upload(self, key: str) -> str:
+        """The upload key, once checked (shape and presence in storage)."""
         if not storage.is_upload_key(key):
             raise Invalid("Bad upload key")
-        path = storage.path(key)
-        if not path.is_file():
+        if not storage.exists(key):
             raise Invalid("Upload not found in storage")
-        return path
+        return key
 
     @rpc(**expected)
     def upload_preview(self, preview_file_id, key, original_name=None, size=0, normalize=True, query=None):
         """Store an uploaded file as the preview's source and process it:
         pictures right away, movies through the job queue."""
-        src = self._take_upload(key)
+        self._take_upload(key)
         ext = _ext_of(original_name)
         kind = processing.kind_of(ext)
         with self.store.begin() as s:
@@ -308,7 +308,7 @@ class PreviewsService(HealthMixin):
             task = self._task(s, pf.task_id)
             self._check_task_write(s, task)
             source_key = storage.key("source", pf.id, ext)
-            storage.put_file(src, source_key, move=True)
+            storage.move(key, source_key)
             pf.source_key = source_key
             pf.original_name = _clean_name(original_name)[:250]
             pf.file_size = int(size or storage.size(source_key))
@@ -317,7 +317,7 @@ class PreviewsService(HealthMixin):
             pf.error = None
             if kind == "picture":
                 try:
-                    info = self._pictures(pf.id, storage.path(source_key))
+                    info = self._pictures(pf.id, source_key)
                     pf.width, pf.height = info["width"], info["height"]
                     pf.extension = "png" if ext not in ("png", "jpg", "jpeg", "gif") else ext
                     pf.status = "ready"
@@ -343,9 +343,10 @@ class PreviewsService(HealthMixin):
                           {"preview_file_id": doc["id"]})
         return doc
 
-    def _pictures(self, ident: str, src: Path) -> dict:
+    def _pictures(self, ident: str, source_key: str) -> dict:
         work = storage.scratch_dir()
         try:
+            src = storage.local_file(source_key, work)
             out = {area: work / f"{area}.png" for area in ("original", "previews", "thumbnails",
                                                             "thumbnails-square")}
             info = processing.make_pictures(src, out)
@@ -406,14 +407,15 @@ class PreviewsService(HealthMixin):
             proj = s.get(ProjectRef, pf.project_id) if pf.project_id else None
             fps = processing.parse_fps(proj.fps if proj else None)
             width, height = processing.parse_resolution(proj.resolution if proj else None)
-            src = storage.path(pf.source_key)
-        if not src.is_file():
+            source_key = pf.source_key
+        if not storage.exists(source_key):
             raise processing.ProcessingError("Uploaded movie is missing from storage")
         limit = jobs.time_limit()
         tick = self._heartbeat(job_id)
-        info = processing.probe(src)
         work = storage.scratch_dir()
         try:
+            src = storage.local_file(source_key, work, tick)
+            info = processing.probe(src)
             norm = work / "original.mp4"
             processing.normalize(src, norm, width, height, fps, info["has_audio"], limit, tick)
             tick()
@@ -428,8 +430,8 @@ class PreviewsService(HealthMixin):
             processing.make_pictures(frame, {"original": pics["original-frame"], **{k: v for k, v in pics.items() if k != "original-frame"}})
             tiles = work / "tiles.png"
             processing.tiles(norm, tiles, out_info["frame_count"], limit)
-            storage.put_file(norm, storage.key("original", preview_file_id, "mp4"), move=True)
-            storage.put_file(low, storage.key("lowdef", preview_file_id, "mp4"), move=True)
+            storage.put_file(norm, storage.key("original", preview_file_id, "mp4"), move=True, tick=tick)
+            storage.put_file(low, storage.key("lowdef", preview_file_id, "mp4"), move=True, tick=tick)
             storage.put_file(tiles, storage.key("tiles", preview_file_id, "png"), move=True)
             storage.put_file(pics["original-frame"], storage.key("original", preview_file_id, "png"), move=True)
             for area in ("previews", "thumbnails", "thumbnails-square"):
@@ -511,13 +513,14 @@ class PreviewsService(HealthMixin):
     @rpc(**expected)
     def set_thumbnail(self, kind, instance_id, key):
         """Avatar, organisation logo or project thumbnail from an upload."""
-        src = self._take_upload(key)
+        self._take_upload(key)
         instance_id = valid_uuid(instance_id)
         with self.store.begin() as s:
             self._check_thumbnail_write(s, kind, instance_id)
             dest = storage.key("avatars", instance_id, "png")
             work = storage.scratch_dir()
             try:
+                src = storage.local_file(key, work)
                 processing.make_avatar(src, work / "a.png", (150, 150) if kind == "persons" else (300, 200))
                 storage.put_file(work / "a.png", dest, move=True)
             except processing.ProcessingError as exc:
@@ -548,7 +551,7 @@ class PreviewsService(HealthMixin):
     def set_background_file(self, instance_id, key, original_name=None):
         """The file of a preview background (HDR, EXR or picture) and its
         thumbnail (ffmpeg reads HDR/EXR, Pillow the rest)."""
-        src = self._take_upload(key)
+        self._take_upload(key)
         ext = _ext_of(original_name)
         if ext not in BACKGROUND_EXTENSIONS:
             storage.delete(key)
@@ -562,16 +565,17 @@ class PreviewsService(HealthMixin):
                 storage.delete(key)
                 raise NotFound("Preview background file not found")
             dest = storage.key("backgrounds", bg.id, ext)
-            storage.put_file(src, dest, move=True)
+            storage.move(key, dest)
             work = storage.scratch_dir()
             try:
                 thumb = work / "t.png"
+                src = storage.local_file(dest, work)
                 if processing.kind_of(ext) == "picture":
-                    processing.make_avatar(storage.path(dest), thumb, (150, 100))
+                    processing.make_avatar(src, thumb, (150, 100))
                     storage.put_file(thumb, storage.key("thumbnails", bg.id, "png"), move=True)
                 else:
                     try:
-                        processing.run(["ffmpeg", "-y", "-v", "error", "-i", str(storage.path(dest)), "-vf",
+                        processing.run(["ffmpeg", "-y", "-v", "error", "-i", str(src), "-vf",
                                         "scale=150:-2", "-frames:v", "1", str(thumb)], 60)
                         storage.put_file(thumb, storage.key("thumbnails", bg.id, "png"), move=True)
                     except (processing.ProcessingError, FileNotFoundError):
@@ -1018,12 +1022,14 @@ class PreviewsService(HealthMixin):
                 with zipfile.ZipFile(dest, "w", zipfile.ZIP_STORED) as zf:
                     for pf in ordered:
                         key = pf.source_key
-                        if key and storage.exists(key):
-                            zf.write(storage.path(key), f"{pf.name}_v{pf.revision}.{_ext_of(key)}")
+                        if key and storage.exists(key):  # streamed from storage into the zip
+                            with zf.open(f"{pf.name}_v{pf.revision}.{_ext_of(key)}", "w", force_zip64=True) as dst:
+                                for chunk in storage.read(key):
+                                    dst.write(chunk)
                 storage.put_file(dest, storage.key("builds", build_job_id, "zip"), move=True)
                 return {}
-            movies = [storage.path(storage.key("original", p.id, "mp4")) for p in ordered
-                      if p.is_movie and storage.exists(storage.key("original", p.id, "mp4"))]
+            movies = [storage.local_file(storage.key("original", p.id, "mp4"), work, self._heartbeat(job_id))
+                      for p in ordered if p.is_movie and storage.exists(storage.key("original", p.id, "mp4"))]
             if not movies:
                 raise processing.ProcessingError("No ready movie in the playlist")
             listing = work / "list.txt"
