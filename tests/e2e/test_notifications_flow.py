@@ -69,6 +69,9 @@ def test_comment_assignation_mention_reply_and_news(world, suite, admin):
                       timeout=20, what="news row")
     assert len(news) == 1 and news[0]["comment_id"] == comment["id"] and news[0]["change"] is True
     assert news[0]["task_status_id"] == wip["id"] and news[0]["author_id"] == sup["id"]
+    # Zou names a shot "<sequence> / <shot>" and gives the author's role.
+    assert news[0]["full_entity_name"] == f"SQ{shot['name']} / {shot['name']}"
+    assert news[0]["person"]["role"] == "supervisor"
     one = s_artist.get(suite.url + f"/data/projects/{pid}/news/{news[0]['id']}", timeout=15).json()
     assert one["data"][0]["id"] == news[0]["id"]
     assert s_artist.get(suite.url + f"/data/entities/{shot['id']}/news", timeout=15).json()[0]["id"] == news[0]["id"]
@@ -110,6 +113,27 @@ def test_gazu_sees_the_same_notifications(world, suite, admin):
     wait_until(lambda: gazu.client.get("data/user/notifications", client=client), timeout=20, what="gazu notif")
     rows = gazu.client.get("data/user/notifications", client=client)
     assert rows[0]["notification_type"] == "assignation" and rows[0]["task_id"] == task["id"]
+    # The admin's generic listing: "type" is the model, the kind beside it (Zou's serializer).
+    raw = gazu.client.get(f"data/notifications?person_id={artist['id']}", client=gz_admin)
+    assert [(r["type"], r["notification_type"]) for r in raw] == [("Notification", "assignation")]
+
+
+def test_an_asset_is_named_with_its_type_as_zou_does(world, suite, admin):
+    artist, s_artist = world.person("user")
+    pid = world.project(team=[artist["id"]])
+    types = admin.get(suite.url + "/data/asset-types", timeout=15).json()
+    asset_type = types[0]
+    r = admin.post(suite.url + f"/data/projects/{pid}/asset-types/{asset_type['id']}/assets/new",
+                   json={"name": "Hero", "description": ""}, timeout=15)
+    assert r.status_code == 201, r.text
+    asset = r.json()
+    tt = admin.get(suite.url + "/data/task-types", timeout=15).json()[0]
+    task = admin.post(suite.url + f"/actions/projects/{pid}/task-types/{tt['id']}/assets/create-tasks",
+                      json=[asset["id"]], timeout=15).json()[0]
+    r = admin.put(suite.url + f"/actions/persons/{artist['id']}/assign", json={"task_ids": [task["id"]]}, timeout=15)
+    assert r.status_code == 200, r.text
+    rows = wait_until(lambda: notifs(suite, s_artist), timeout=20, what="assignation")
+    assert rows[0]["full_entity_name"] == f"{asset_type['name']} / Hero"
 
 
 def test_sequence_subscription_routes(world, suite, admin):

@@ -195,5 +195,8 @@ class Helpers:
         data = {f"{prefix.replace('-', '_')}_id": entity.id}
         if prefix == "asset":
             data["asset_type"] = entity.entity_type_id
-        self.store.emit(s, f"{prefix}:{action}", data, project_id=entity.project_id, record=doc)
+        # Consumers that name entities as Zou does ("<asset type> / <asset>")
+        # need the type's name; it rides the event only, not the reply.
+        self.store.emit(s, f"{prefix}:{action}", data, project_id=entity.project_id,
+                        record={**doc, "entity_type_name": tname} if isinstance(doc, dict) else doc)
         return doc

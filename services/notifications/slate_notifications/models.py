@@ -118,6 +118,8 @@ class PEntity(Base):
     entity_type_id: Mapped[str | None] = mapped_column(U)
     parent_id: Mapped[str | None] = mapped_column(U)
     preview_file_id: Mapped[str | None] = mapped_column(U)
+    type_name: Mapped[str | None] = mapped_column(String(200))  # the asset type's name, for full_entity_name
+    source_id: Mapped[str | None] = mapped_column(U)  # an asset's source episode
 
 
 class PProject(Base):

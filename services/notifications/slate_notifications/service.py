@@ -135,7 +135,8 @@ class NotificationsService(HealthMixin):
                     return
                 values = {"kind": kind, "name": record.get("name"), "project_id": _uuid(record.get("project_id") or event.get("project_id")),
                           "entity_type_id": _uuid(record.get("entity_type_id")), "parent_id": _uuid(record.get("parent_id")),
-                          "preview_file_id": _uuid(record.get("preview_file_id"))}
+                          "preview_file_id": _uuid(record.get("preview_file_id")),
+                          "type_name": record.get("entity_type_name"), "source_id": _uuid(record.get("source_id"))}
                 if record:
                     s.execute(pg_insert(PEntity.__table__).values(id=entity_id, **values)
                               .on_conflict_do_update(index_elements=["id"], set_=values))
@@ -421,18 +422,27 @@ class NotificationsService(HealthMixin):
                 Notification.person_id == self._me(), Notification.read.is_(False))) or 0
 
     def _full_entity_name(self, s, entity_id) -> tuple[str, str | None, str | None]:
-        names, episode_id, preview = [], None, None
+        """Zou's naming: "<episode> / <sequence> / <shot>" (episode when there
+        is one), "<episode> / <sequence>", "<episode>", and for anything else
+        (assets, edits, concepts, scenes) "<entity type> / <name>" with the
+        asset's source episode as ``episode_id``."""
         entity = s.get(PEntity, entity_id) if entity_id else None
-        if entity is not None:
-            preview = entity.preview_file_id
-        depth = 0
-        while entity is not None and depth < 4:
-            names.append(entity.name or "")
-            if entity.kind == "episode":
-                episode_id = entity.id
-            entity = s.get(PEntity, entity.parent_id) if entity.parent_id else None
-            depth += 1
-        return " / ".join(reversed(names)), episode_id, preview
+        if entity is None:
+            return "", None, None
+        parent = s.get(PEntity, entity.parent_id) if entity.parent_id else None
+        if entity.kind == "shot":
+            grand = s.get(PEntity, parent.parent_id) if parent is not None and parent.parent_id else None
+            names = [x.name or "" for x in (grand, parent, entity) if x is not None]
+            return " / ".join(names), grand.id if grand is not None else None, entity.preview_file_id
+        if entity.kind == "episode":
+            return entity.name or "", None, entity.preview_file_id
+        if entity.kind == "sequence":
+            if parent is not None:
+                return f"{parent.name or ''} / {entity.name or ''}", parent.id, entity.preview_file_id
+            return entity.name or "", None, entity.preview_file_id
+        type_name = entity.type_name or {"edit": "Edit", "concept": "Concept", "scene": "Scene"}.get(entity.kind or "")
+        name = f"{type_name} / {entity.name or ''}" if type_name else (entity.name or "")
+        return name, entity.source_id, entity.preview_file_id
 
     def _notification_doc(self, s, n: Notification, me_role: str | None) -> dict:
         task = s.get(PTask, n.task_id) if n.task_id else None
@@ -577,6 +587,7 @@ class NotificationsService(HealthMixin):
             "episode_id": episode_id, "entity_preview_file_id": entity_preview,
             "person": None if author is None else {"id": author.id, "first_name": author.first_name,
                                                    "last_name": author.last_name, "has_avatar": author.has_avatar,
+                                                   "role": author.role,
                                                    "full_name": f"{author.first_name or ''} {author.last_name or ''}".strip()},
         }
 
@@ -921,7 +932,12 @@ class NotificationsService(HealthMixin):
         return CRUD[model]
 
     def _dump(self, obj, type_name):
-        return row_dict(obj, hidden=("dedup_key",), type_name=type_name)
+        row = row_dict(obj, hidden=("dedup_key",), type_name=type_name)
+        if isinstance(obj, Notification):
+            # Zou's serializer puts the model name in "type" and the kind of
+            # notification (comment, mention, assignation, reply…) beside it.
+            row["notification_type"] = obj.type
+        return row
 
     @rpc(**expected)
     def crud_list(self, model, query=None, body=None):
