@@ -2,11 +2,15 @@
 
 ``Store`` gives a service's workers a SQLAlchemy session (``store.begin()``)
 and ``store.emit(session, name, data)``, which writes the event to the
-service's ``outbox`` table in the same transaction as the change. After the
-worker ends, ``OutboxRelay`` publishes unpublished rows with publisher
-confirms and marks them sent; it also polls, so a crash between commit and
-publish only delays the event. A rolled-back change leaves no outbox row, so
-nothing is published.
+service's ``outbox`` table in the same transaction as the change, plus a
+``NOTIFY outbox_<service>`` that PostgreSQL delivers only if that transaction
+commits. ``OutboxRelay`` publishes unpublished rows (a batch, then one wait
+for the broker's confirms) and marks them sent. It wakes at the end of a
+worker of its own process, on the NOTIFY (so any replica or process that
+commits outbox rows wakes the relays at once), and polls every
+``OUTBOX_POLL_SECONDS`` in case a notification is missed: a crash between
+commit and publish only delays the event. A rolled-back change leaves no
+outbox row and no notification, so nothing is published.
 
 ``store.claim(session, event)`` records an event id in the ``inbox`` table of
 the consuming service in the handler's own transaction: a redelivered event
@@ -40,6 +44,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -103,20 +108,92 @@ class Caller:
         return self.role == "admin"
 
 
+def notify_channel(service: str) -> str:
+    """The PostgreSQL channel a service's outbox writes notify (``outbox_<service>``)."""
+    return f"outbox_{service}"
+
+
+def write_outbox(session_or_conn, outbox: Table, body: dict, service: str, notify: bool = True) -> None:
+    """Insert an event's outbox row and (``notify``) wake the relays, in the
+    caller's transaction: PostgreSQL delivers a NOTIFY at commit only, so a
+    rolled-back change wakes nobody. One notification per transaction is
+    enough however many events it writes."""
+    session_or_conn.execute(insert(outbox).values(event_id=body["event_id"], name=body["name"], body=body))
+    if notify:
+        session_or_conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(service)})
+
+
+class BatchConfirmer:
+    """Publisher confirms for a batch: publish every message, then wait once
+    until the broker has acknowledged them all (``basic.ack`` with
+    ``multiple``). A ``basic.nack`` or a timeout raises: the caller leaves the
+    batch unmarked and it is published again (at-least-once)."""
+
+    def __init__(self, conn: Connection, timeout: float = 10.0):
+        self.conn = conn
+        self.timeout = timeout
+        self.channel = conn.default_channel
+        self.channel.confirm_select()
+        self.sent = 0  # delivery tags start at 1 on a channel in confirm mode
+        self.acked = 0
+        self.nacked = False
+        self.channel.events["basic_ack"].add(self._on_ack)
+        self.channel.events["basic_nack"].add(self._on_nack)
+        self.producer = Producer(self.channel, exchange=EVENTS_EXCHANGE)
+        EVENTS_EXCHANGE.declare(channel=self.channel)
+
+    def _on_ack(self, delivery_tag, multiple):
+        self.acked = max(self.acked, delivery_tag)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self.nacked = True
+
+    def publish(self, body: dict, name: str, service: str) -> None:
+        self.producer.publish(
+            body,
+            routing_key=name,
+            serializer="json",
+            delivery_mode=2,
+            message_id=body.get("event_id"),
+            type=name,
+            headers={"slate_source": service, "trace_id": body.get("trace_id") or ""},
+        )
+        self.sent += 1
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while self.acked < self.sent and not self.nacked:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"broker confirmed {self.acked} of {self.sent} messages in {self.timeout}s")
+            self.conn.drain_events(timeout=left)
+        if self.nacked:
+            raise RuntimeError("broker refused (nack) a published event; the batch is published again")
+
+
 class OutboxRelay(SharedExtension):
     """Publishes a service's outbox rows; one per service container.
 
     Each pass locks a batch of unpublished rows (``FOR UPDATE SKIP LOCKED``, so
-    replicas share the work), publishes them with publisher confirms, then
-    marks them in the same transaction. A crash after the publish and before
-    the commit republishes the batch: consumers dedupe by ``event_id`` (inbox).
-    Broker or database errors never end the loop: it logs, waits, reconnects.
+    replicas share the work), publishes them all, waits once for the broker's
+    confirms, then marks them in the same transaction. A crash after the
+    publish and before the commit republishes the batch: consumers dedupe by
+    ``event_id`` (inbox). Broker or database errors never end the loop: it
+    logs, waits, reconnects.
+
+    Wake-ups: ``poke()`` at the end of a worker of this process; a
+    ``LISTEN outbox_<service>`` connection (writes notify at commit, see
+    ``write_outbox``), so commits of other processes and replicas wake it at
+    once; and a poll every ``OUTBOX_POLL_SECONDS`` as the safety net. The
+    listener reconnects after a database outage and pokes once it is back.
     Published rows older than ``PRUNE_AFTER_HOURS`` are deleted every
     ``PRUNE_EVERY_SECONDS``.
     """
 
     batch = 200
     retry_seconds = 1.0
+    confirm_timeout = 10.0
+    listen_keepalive = 30.0
     PRUNE_EVERY_SECONDS = 600.0
     PRUNE_AFTER_HOURS = 24
     # Test-only fault hook: called with the batch after it was published and
@@ -129,10 +206,14 @@ class OutboxRelay(SharedExtension):
         self.metadata = metadata
         self._wake = Event()
         self._gt = None
+        self._listen_gt = None
         self._running = False
         self._last_prune = float("-inf")  # prune once at start
         self.published_total = 0
         self.errors_total = 0
+        self.batches_total = 0
+        self.notifies_total = 0
+        self.listening = False
 
     @property
     def sharing_key(self):
@@ -152,38 +233,95 @@ class OutboxRelay(SharedExtension):
     def start(self):
         self._running = True
         self._gt = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
+        self._listen_gt = self.container.spawn_managed_thread(self._listen, identifier="outbox_listen")
 
     def stop(self):
         self._running = False
         self.poke()
-        if self._gt is not None:
+        for gt in (self._listen_gt, self._gt):
+            if gt is None:
+                continue
             try:
                 with eventlet.Timeout(5):
-                    self._gt.wait()
+                    if gt is self._listen_gt:
+                        gt.kill()
+                    else:
+                        gt.wait()
             except BaseException:  # noqa: BLE001 - we are shutting down
                 pass
 
     def kill(self):
         self._running = False
-        if self._gt is not None:
-            self._gt.kill()
+        for gt in (self._listen_gt, self._gt):
+            if gt is not None:
+                gt.kill()
 
     def poke(self):
         if not self._wake.ready():
             self._wake.send(True)
 
+    # ------------------------------------------------------------ LISTEN
+    def _listen(self):
+        """Wake the relay on ``NOTIFY outbox_<service>``; reconnect on errors.
+
+        psycopg2 is not green under eventlet: the wait is a hub trampoline on
+        the connection's socket, so it never blocks the other greenthreads."""
+        from eventlet.hubs import trampoline
+
+        failing = False
+        while self._running:
+            pg = None
+            try:
+                raw = self.engine.raw_connection()
+                pg = raw.driver_connection
+                raw.detach()  # ours alone, never back in the pool
+                pg.rollback()  # a pre-ping may have opened a transaction
+                pg.autocommit = True
+                with pg.cursor() as cur:
+                    cur.execute(f'LISTEN "{notify_channel(self.service)}"')
+                self.listening = True
+                if failing:
+                    log.info("outbox listener reconnected", extra={"entrypoint": "outbox_relay"})
+                failing = False
+                self.poke()  # rows committed while we were not listening
+                while self._running:
+                    try:
+                        trampoline(pg.fileno(), read=True, timeout=self.listen_keepalive, timeout_exc=TimeoutError)
+                    except TimeoutError:  # a quiet spell: check the link
+                        with pg.cursor() as cur:
+                            cur.execute("SELECT 1")
+                    pg.poll()
+                    if pg.notifies:
+                        self.notifies_total += len(pg.notifies)
+                        pg.notifies.clear()
+                        self.poke()
+            except Exception as exc:  # noqa: BLE001 - the listener must survive DB outages
+                self.listening = False
+                if not failing:
+                    log.warning("outbox listener error, relay falls back to polling until it reconnects: %r", exc,
+                                extra={"entrypoint": "outbox_relay"})
+                failing = True
+                eventlet.sleep(self.retry_seconds)
+            finally:
+                self.listening = False
+                if pg is not None:
+                    try:
+                        pg.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+
+    # ------------------------------------------------------------ publish
     def _run(self):
         poll = config.get_float("OUTBOX_POLL_SECONDS") or 0.5
-        conn = None
+        conn = confirmer = None
         failing = False
         while self._running:
             try:
                 if conn is None:
-                    conn = Connection(
-                        self.amqp_uri, transport_options={"confirm_publish": True}, connect_timeout=5
-                    )
+                    conn = Connection(self.amqp_uri, connect_timeout=5)
                     conn.ensure_connection(max_retries=1)
-                published = self.drain(conn)
+                    confirmer = BatchConfirmer(conn, self.confirm_timeout)
+                published = self.drain(confirmer)
                 if failing:
                     log.info("outbox relay recovered", extra={"entrypoint": "outbox_relay"})
                     failing = False
@@ -201,11 +339,12 @@ class OutboxRelay(SharedExtension):
                         conn.release()
                     except Exception:  # noqa: BLE001
                         pass
-                conn = None
+                conn = confirmer = None
                 published = 0
                 eventlet.sleep(self.retry_seconds)
             if published:
                 continue
+            # A poke that came while draining is kept: the next wait returns at once.
             with eventlet.Timeout(poll, False):
                 self._wake.wait()
             self._wake = Event()
@@ -215,8 +354,8 @@ class OutboxRelay(SharedExtension):
             except Exception:  # noqa: BLE001
                 pass
 
-    def drain(self, conn: Connection) -> int:
-        """Publish one batch; returns how many were published."""
+    def drain(self, confirmer: BatchConfirmer) -> int:
+        """Publish one batch, wait for its confirms, mark it; returns its size."""
         with Session(self.engine) as session, session.begin():
             rows = session.execute(
                 select(self.outbox.c.id, self.outbox.c.name, self.outbox.c.body)
@@ -227,25 +366,9 @@ class OutboxRelay(SharedExtension):
             ).all()
             if not rows:
                 return 0
-            producer = Producer(conn.default_channel, exchange=EVENTS_EXCHANGE)
-            EVENTS_EXCHANGE.declare(channel=conn.default_channel)
             for row in rows:
-                body = row.body
-                producer.publish(
-                    body,
-                    routing_key=row.name,
-                    serializer="json",
-                    delivery_mode=2,
-                    message_id=body.get("event_id"),
-                    type=row.name,
-                    headers={"slate_source": self.service, "trace_id": body.get("trace_id") or ""},
-                )
-                log.info(
-                    "event published",
-                    extra={"event_name": row.name, "event_id": body.get("event_id"),
-                           "trace_id": body.get("trace_id"), "project_id": body.get("project_id"),
-                           "entrypoint": "outbox_relay"},
-                )
+                confirmer.publish(row.body, row.name, self.service)
+            confirmer.wait()
             if self.after_publish is not None:
                 self.after_publish(rows)
             session.execute(
@@ -253,7 +376,17 @@ class OutboxRelay(SharedExtension):
                 .where(self.outbox.c.id.in_([r.id for r in rows]))
                 .values(published_at=utcnow())
             )
+        # One line per event, after the confirms (trace ids stay searchable).
+        for row in rows:
+            body = row.body
+            log.info(
+                "event published",
+                extra={"event_name": row.name, "event_id": body.get("event_id"),
+                       "trace_id": body.get("trace_id"), "project_id": body.get("project_id"),
+                       "entrypoint": "outbox_relay"},
+            )
         self.published_total += len(rows)
+        self.batches_total += 1
         return len(rows)
 
     def maybe_prune(self, force: bool = False) -> int:
@@ -349,9 +482,10 @@ class StoreHandle:
             trace_id=self.caller.trace_id,
             record=record,
         )
-        session.execute(
-            insert(self._provider.outbox).values(event_id=body["event_id"], name=name, body=body)
-        )
+        tx = session.get_transaction()
+        first = session.info.get("slate_outbox_notified") is not tx
+        write_outbox(session, self._provider.outbox, body, self._provider.service, notify=first)
+        session.info["slate_outbox_notified"] = tx
         self.emitted += 1
         return body
 
