@@ -5,7 +5,6 @@ who gets which notification, and the fields of /data/user/notifications, side by
     .venv/bin/python scripts/zou_compare/notification_fields.py <slate admin password>
 """
 import json, sys, time, uuid, requests
-sys.path.insert(0, "/tmp/cmp")
 def login(base, email, pw):
     s = requests.Session(); r = s.post(base + "/auth/login", json={"email": email, "password": pw}); r.raise_for_status()
     s.headers["Authorization"] = "Bearer " + r.json()["access_token"]; return s
