@@ -224,3 +224,46 @@ def test_deleting_a_preview_removes_its_objects(s3_suite, s3, admin, world, tmp_
     assert r.status_code == 204, r.text
     left = {k for k in keys(s3) if pf["id"] in k and not k.startswith("source/")}
     assert left == set()
+
+
+def test_avatars_backgrounds_and_playlist_builds_on_s3(s3_suite, s3, admin, world, tmp_path):
+    import io
+    import zipfile
+
+    from tests.e2e.media_helpers import png_bytes
+
+    url, c = s3_suite.url, world["client"]
+    me = admin.get(f"{url}/auth/authenticated").json()["user"]
+    r = admin.post(f"{url}/pictures/thumbnails/persons/{me['id']}", files={"file": ("me.png", png_bytes())})
+    assert r.status_code == 201, r.text
+    assert admin.get(f"{url}/pictures/thumbnails/persons/{me['id']}.png").status_code == 200
+    assert key("avatars", me["id"], "png") in keys(s3)
+
+    bg = admin.post(f"{url}/data/preview-background-files", json={"name": "Studio S3"}).json()
+    r = admin.post(f"{url}/pictures/preview-background-files/{bg['id']}", files={"file": ("studio.png", png_bytes())})
+    assert r.status_code == 201 and r.json()["file_size"] == len(png_bytes()), r.text
+    assert admin.get(f"{url}/pictures/preview-background-files/{bg['id']}.png").content == png_bytes()
+    assert admin.get(f"{url}/pictures/thumbnails/preview-background-files/{bg['id']}.png").status_code == 200
+
+    clip = make_clip(tmp_path / "pl.mp4", audio=False)
+    _, movie = gazu.task.publish_preview(world["task"], world["status"], comment="for the playlist",
+                                         preview_file_path=str(clip), client=c)
+    assert wait_ready(admin, url, movie["id"])["status"] == "ready"
+    playlist = gazu.playlist.new_playlist(world["project"], "Dailies S3", client=c)
+    gazu.playlist.add_entity_to_playlist(playlist, world["asset"], preview_file=movie, client=c)
+    for route, ext in (("download/zip", "zip"), ("build/mp4", "mp4")):
+        job = admin.get(f"{url}/data/playlists/{playlist['id']}/{route}").json()
+        deadline = time.monotonic() + 120
+        while job["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.3)
+            job = admin.get(f"{url}/data/playlists/{playlist['id']}/jobs/{job['id']}").json()
+        assert job["status"] == "succeeded", job
+        assert key("builds", job["id"], ext) in keys(s3)
+        got = admin.get(f"{url}/data/playlists/{playlist['id']}/jobs/{job['id']}/build/mp4")
+        assert got.status_code == 200 and got.headers["Content-Disposition"].startswith("attachment")
+        if ext == "zip":
+            names = zipfile.ZipFile(io.BytesIO(got.content)).namelist()
+            assert len(names) == 1 and names[0].endswith(".mp4")
+        else:
+            assert got.content[4:8] == b"ftyp"
+    assert files_under(s3_suite.storage_dir) == [] and files_under(s3_suite.scratch_dir) == []
