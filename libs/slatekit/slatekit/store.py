@@ -509,6 +509,7 @@ class Store(DependencyProvider):
         self.metadata = metadata
         self.service = service
         self.relay = OutboxRelay(service, metadata)
+        self._handles: dict = {}
 
     def setup(self):
         self.service = self.service or self.container.service_name
@@ -517,11 +518,17 @@ class Store(DependencyProvider):
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, class_=SlateSession)
 
     def get_dependency(self, worker_ctx):
-        return StoreHandle(self, worker_ctx)
+        handle = StoreHandle(self, worker_ctx)
+        self._handles[worker_ctx] = handle
+        return handle
 
     def worker_teardown(self, worker_ctx):
-        # Publish right away rather than at the next poll.
-        self.relay.poke()
+        # Publish right away rather than at the next poll, when this worker
+        # wrote events: waking the relay after every read-only call cost each
+        # request a relay transaction.
+        handle = self._handles.pop(worker_ctx, None)
+        if handle is None or handle.emitted:
+            self.relay.poke()
 
 
 def prune_outbox(engine, keep_hours: int = 24) -> int:

@@ -172,6 +172,7 @@ class TasksBase:
             rows.append({"event_id": body["event_id"], "name": name, "body": body})
         if rows:
             s.execute(insert(outbox), rows)
+            self.store.emitted += len(rows)  # wakes the relay at the end of the call
 
     def _touch(self, task: Task) -> None:
         task.updated_at = now()
