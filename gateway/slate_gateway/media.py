@@ -406,3 +406,265 @@ def serve_background(gw, route, request, args, claims, context):
     info = gw.rpc.call("previews", "background_info",
                        {"instance_id": args["instance_id"], "variant": route.fixed.get("variant", "file")}, context)
     return _serve(request, info, max_age=600)
+
+
+# ---------------------------------------------------------------- several files in one body
+def receive_files(request, max_files: int = 20) -> tuple[list, dict]:
+    """Every file part of a multipart body (Kitsu and gazu send ``file``,
+    ``file-1``… in one request), each streamed into storage under its own
+    ``tmp/<hex>`` key exactly as ``receive_upload`` streams one, and the small
+    text fields (at most 1 MiB in all). Empty file parts are dropped."""
+    limit = max_upload_bytes()
+    if request.content_length is not None and request.content_length > limit:
+        raise errors.TooLarge(f"File is too large (limit {limit} bytes)")
+    if request.mimetype != "multipart/form-data":
+        raise errors.Invalid("A multipart body with files is expected")
+    boundary = (request.mimetype_params.get("boundary") or "").encode()
+    if not boundary:
+        raise errors.Invalid("Multipart body without a boundary")
+    decoder = MultipartDecoder(boundary, max_form_memory_size=1024 * 1024, max_parts=max_files + 50)
+    state = {"uploads": [], "fields": {}, "current": None, "field": None, "buf": bytearray(), "field_bytes": 0}
+    try:
+        done = False
+        for chunk in _chunks(request, limit):
+            decoder.receive_data(chunk)
+            if _drain_files(decoder, state, max_files):
+                done = True
+                break
+        if not done:
+            decoder.receive_data(None)
+            _drain_files(decoder, state, max_files)
+        kept = []
+        for up in state["uploads"]:
+            if up.writer is not None:  # a part cut short: the body ended inside it
+                raise errors.Invalid("Malformed multipart body")
+            if up.size > 0:
+                kept.append(up)
+            else:
+                up.discard()
+        state["uploads"] = kept
+        return kept, state["fields"]
+    except BaseException:
+        for up in state["uploads"]:
+            up.discard()
+        raise
+
+
+def _drain_files(decoder, state, max_files) -> bool:
+    while True:
+        try:
+            event = decoder.next_event()
+        except Exception:  # noqa: BLE001 - werkzeug raises ValueError/413 on bad bodies
+            raise errors.Invalid("Malformed multipart body") from None
+        if isinstance(event, NeedData):
+            return False
+        if isinstance(event, Epilogue):
+            return True
+        if isinstance(event, File):
+            if len(state["uploads"]) >= max_files:
+                raise errors.Invalid(f"Too many files (at most {max_files})")
+            up = _Upload()
+            up.filename = event.filename or "upload.bin"
+            up.content_type = event.headers.get("Content-Type") if event.headers else None
+            state["uploads"].append(up)
+            up.open()
+            state["current"], state["field"] = up, None
+        elif isinstance(event, Field):
+            state["current"], state["field"] = None, event.name
+            state["buf"] = bytearray()
+        elif isinstance(event, Data):
+            up = state["current"]
+            if up is not None:
+                up.writer.write(event.data)
+                up.size += len(event.data)
+                if not event.more_data:
+                    up.commit()
+                    state["current"] = None
+            elif state["field"] is not None:
+                state["field_bytes"] += len(event.data)
+                if state["field_bytes"] > 1024 * 1024:
+                    raise errors.TooLarge("Form fields are too large")
+                state["buf"] += event.data
+                if not event.more_data:
+                    state["fields"][state["field"]] = bytes(state["buf"]).decode("utf-8", "replace")
+                    state["field"] = None
+
+
+def _mimetype(up) -> str | None:
+    import mimetypes
+
+    given = (getattr(up, "content_type", None) or "").split(";")[0].strip().lower()
+    if given and given != "application/octet-stream" and re.match(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", given):
+        return given
+    return mimetypes.guess_type(up.filename or "")[0] or given or None
+
+
+def _adopt(gw, uploads, area, context, ident=None) -> list[dict]:
+    """Have the previews service (owner of the storage layout) move each
+    upload to its final key. On failure nothing stays behind."""
+    out = []
+    try:
+        for up in uploads:
+            aid = ident or str(uuid.uuid4())
+            res = gw.rpc.call("previews", "adopt_upload", {"key": up.key, "area": area, "ident": aid}, context,
+                              timeout=120)
+            out.append({"id": aid, "name": (up.filename or "file")[:250], "size": up.size,
+                        "mimetype": _mimetype(up), "key": res["key"]})
+    except BaseException:
+        for up in uploads:
+            up.discard()
+        _forget([a["key"] for a in out])
+        raise
+    return out
+
+
+def _forget(keys) -> None:
+    for key in keys:
+        try:
+            store().delete(key)
+        except Exception:  # noqa: BLE001 - best effort: an orphan file is harmless
+            pass
+
+
+# ---------------------------------------------------------------- frames (made by the previews service)
+def _frame_timeout() -> float:
+    return float(os.environ.get("PREVIEW_FRAME_TIME_LIMIT") or 120) + 15
+
+
+def serve_extract(gw, route, request, args, claims, context):
+    """GET /actions/preview-files/<id>/extract-*: the previews service makes
+    the file (ffmpeg, Pillow) and stores it; the gateway streams it."""
+    kwargs = {"preview_file_id": args["preview_file_id"], "query": {k: request.args.get(k) for k in request.args}}
+    kwargs.update(route.fixed)
+    info = gw.rpc.call("previews", route.rpc, kwargs, context, timeout=_frame_timeout())
+    return _serve(request, info)
+
+
+# ---------------------------------------------------------------- comment attachments
+_INLINE_SAFE = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"}
+
+
+def serve_attachment(gw, route, request, args, claims, context):
+    """GET /data/attachment-files/<id>/file/<file_name>: the tasks service
+    checks access and names the key. Served as a download (``attachment``)
+    with ``nosniff``, except raster pictures, shown inline as Zou does; the
+    type is the uploader's, so nothing else may render in our origin."""
+    info = gw.rpc.call("tasks", "attachment_download",
+                       {"attachment_file_id": args["attachment_file_id"], "file_name": args.get("file_name")},
+                       context)
+    if not info.get("key"):
+        raise errors.NotFound("Attachment file not found")
+    mimetype = (info.get("mimetype") or "").split(";")[0].strip().lower()
+    inline = mimetype in _INLINE_SAFE
+    if not re.match(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", mimetype) or mimetype in ("text/html", "image/svg+xml"):
+        mimetype = "application/octet-stream"
+    return _serve(request, {"key": info["key"], "content_type": mimetype, "filename": info.get("name") or "file",
+                            "attachment": not inline}, max_age=3600)
+
+
+def serve_attachment_thumbnail(gw, route, request, args, claims, context):
+    """GET /pictures/thumbnails/attachment-files/<id>.png: access by the
+    tasks service, the thumbnail made (once) by the previews service."""
+    aid = args["attachment_file_id"]
+    info = gw.rpc.call("tasks", "attachment_download", {"attachment_file_id": aid}, context)
+    thumb = gw.rpc.call("previews", "attachment_thumbnail", {
+        "attachment_file_id": aid, "key": info.get("key"), "mimetype": info.get("mimetype"),
+        "name": info.get("name")}, context, timeout=60)
+    return _serve(request, thumb, max_age=60)
+
+
+def upload_attachments(gw, route, request, args, claims, context):
+    """POST /actions/tasks/<task_id>/comments/<comment_id>/add-attachment:
+    every file part streamed to storage, then the rows (201, the list)."""
+    ids = {"task_id": args["task_id"], "comment_id": args["comment_id"]}
+    gw.rpc.call("tasks", "authorize_add_attachments", ids, context)
+    uploads, _fields = receive_files(request)
+    if not uploads:
+        raise errors.Invalid("No attachment given")
+    stored = _adopt(gw, uploads, "attachments", context)
+    try:
+        result = gw.rpc.call("tasks", "add_attachments", {**ids, "uploads": stored}, context, timeout=30)
+    except BaseException:
+        _forget([a["key"] for a in stored])
+        raise
+    return _json(result, 201)
+
+
+def comment_with_files(gw, route, request, args, claims, context):
+    """POST /actions/tasks/<task_id>/comment: JSON as any route, or (gazu's
+    ``add_comment(..., attachments=[...])``, Kitsu) a multipart body whose
+    fields are the comment and whose files become its attachments."""
+    kwargs = {**args, **route.fixed, "query": {k: request.args.get(k) for k in request.args}}
+    stored = []
+    if request.mimetype != "multipart/form-data":
+        # a JSON body: the gateway's usual limit (media routes lift it for files)
+        if request.content_length is not None and request.content_length > gw.max_body:
+            raise errors.TooLarge("Request body is too large")
+        request.max_content_length = gw.max_body
+        body = gw.read_body(route, request)
+        if body is not None:
+            kwargs["body"] = body
+    else:
+        uploads, fields = receive_files(request)
+        stored = _adopt(gw, uploads, "attachments", context) if uploads else []
+        kwargs.update({"body": fields, "uploads": stored})
+    if route.idempotent and request.headers.get("Idempotency-Key"):
+        kwargs["idempotency_key"] = request.headers["Idempotency-Key"][:200]
+    try:
+        result = gw.rpc.call(route.service, route.rpc, kwargs, context)
+    except BaseException:
+        _forget([a["key"] for a in stored])
+        raise
+    return _json(result, route.status)
+
+
+# ---------------------------------------------------------------- working files
+def upload_working_file(gw, route, request, args, claims, context):
+    """POST /data/working-files/<id>/file: the bytes to storage (201, the working file)."""
+    wid = args["working_file_id"]
+    gw.rpc.call("files", "authorize_working_file_upload", {"working_file_id": wid}, context)
+    up = receive_upload(request)
+    stored = _adopt(gw, [up], "working-files", context, ident=wid)[0]
+    result = gw.rpc.call("files", "set_working_file_binary",
+                         {"working_file_id": wid, "key": stored["key"], "size": up.size}, context, timeout=30)
+    return _json(result, 201)
+
+
+def serve_working_file(gw, route, request, args, claims, context):
+    """GET /data/working-files/<id>/file: the stored bytes, as a download."""
+    info = gw.rpc.call("files", "working_file_download", {"working_file_id": args["working_file_id"]}, context)
+    return _serve(request, info)
+
+
+# ---------------------------------------------------------------- shared review links (guests)
+def serve_shared_info(gw, route, request, args, claims, context):
+    """GET /shared/playlists/<token>/…: the previews service checks the link
+    (the token is the access) and names the stored file; streamed from here."""
+    info = gw.rpc.call(route.service, route.rpc, {**args, **route.fixed}, context)
+    return _serve(request, info, max_age=600 if info.get("status", "ready") == "ready" else 0)
+
+
+def upload_shared_attachments(gw, route, request, args, claims, context):
+    """POST /shared/playlists/<token>/comments/<comment_id>/attachments: a
+    guest's files (``guest_id`` as a form field or in the query string),
+    streamed to storage; the previews service checks link and guest and
+    moves them, the tasks service records them (201, the comment)."""
+    from .handlers import shared_error
+
+    uploads, fields = receive_files(request)
+    stored = [{"key": up.key, "name": (up.filename or "file")[:250], "size": up.size, "mimetype": _mimetype(up)}
+              for up in uploads]
+    try:
+        result = gw.rpc.call("previews", "shared_add_attachments", {
+            "token": args["token"], "comment_id": args["comment_id"],
+            "guest_id": fields.get("guest_id") or request.args.get("guest_id"), "uploads": stored}, context,
+            timeout=60)
+    except errors.SlateError as exc:
+        for up in uploads:
+            up.discard()
+        return shared_error(exc)
+    except BaseException:
+        for up in uploads:
+            up.discard()
+        raise
+    return _json(result, 201)

@@ -64,7 +64,14 @@ ROUTES = [
           summary="Entities a file path points at", body="object"),
 ]
 
-NOT_SERVED = {
-    ("GET", "/data/working-files/<working_file_id>/file"): "Not yet: storing working files' binaries (studios keep them on their file servers).",
-    ("POST", "/data/working-files/<working_file_id>/file"): "Not yet: storing working files' binaries (studios keep them on their file servers).",
-}
+# A working file's bytes: streamed by the gateway to storage, never through
+# RabbitMQ; the files service checks access and records the size.
+ROUTES += [
+    Route("GET", "/data/working-files/<working_file_id>/file", "files", "working_file_download", ANY,
+          handler="media:serve_working_file", summary="Download a working file's stored bytes"),
+    Route("POST", "/data/working-files/<working_file_id>/file", "files", "set_working_file_binary", ANY,
+          status=201, handler="media:upload_working_file",
+          summary="Store a working file's bytes (multipart or raw body, streamed)"),
+]
+
+NOT_SERVED: dict = {}

@@ -139,7 +139,6 @@ BACKGROUND_ROUTES = [
 ]
 
 _GUEST = "Not yet: guest comments on shared playlists need tasks' comment RPCs for guests."
-_FRAMES = "Not yet: frame extraction and annotated-frame rendering (PDF) are being built."
 NOT_SERVED = {
     ("POST", "/shared/playlists/<token>/guest"): _GUEST,
     ("GET", "/shared/playlists/<token>/comments"): _GUEST,
@@ -155,12 +154,29 @@ NOT_SERVED = {
     ("GET", "/shared/playlists/<token>/preview-files/<preview_file_id>/download"): _GUEST,
     ("POST", "/data/playlists/<playlist_id>/share/<token>/invite"): "Not yet: invitation mails.",
     ("POST", "/data/playlists/<playlist_id>/notify-clients"): "Not yet: client notifications (notifications service).",
-    ("GET", "/actions/preview-files/<preview_file_id>/extract-annotated-frame"): _FRAMES,
-    ("GET", "/actions/preview-files/<preview_file_id>/extract-annotated-frames"): _FRAMES,
-    ("GET", "/actions/preview-files/<preview_file_id>/extract-annotated-frames-pdf"): _FRAMES,
-    ("GET", "/actions/preview-files/<preview_file_id>/extract-frame"): _FRAMES,
-    ("GET", "/actions/preview-files/<preview_file_id>/extract-tile"): _FRAMES,
-    ("GET", "/pictures/thumbnails/attachment-files/<attachment_file_id>.png"): "Not yet: attachments belong to tasks' comments; their thumbnails come with them.",
 }
 
 ROUTES += BACKGROUND_ROUTES
+
+
+def _extract(suffix, rpc, summary, roles=ANY, **fixed):
+    return Route("GET", "/actions/preview-files/<preview_file_id>/" + suffix, "previews", rpc, roles, fixed,
+                 handler="media:serve_extract", summary=summary)
+
+
+# Files made on request by the previews service (ffmpeg, Pillow), streamed
+# from storage. The fine check (admin, or manager of the project, as Zou's
+# check_manager_project_access) is the service's.
+ROUTES += [
+    _extract("extract-frame", "extract_frame", "A frame of a movie preview as PNG (?frame_number=, 1-based)",
+             MANAGERS),
+    _extract("extract-tile", "extract_tile", "Make a movie preview's scrubbing tiles again (PNG)"),
+    _extract("extract-annotated-frame", "extract_annotated_frame",
+             "A frame (movie, ?frame_number=) or the picture with its annotation drawn, as PNG", MANAGERS),
+    _extract("extract-annotated-frames", "extract_annotated_frames",
+             "Every annotated frame with its drawing, as a zip of PNGs", MANAGERS, fmt="zip"),
+    _extract("extract-annotated-frames-pdf", "extract_annotated_frames",
+             "Every annotated frame with its drawing, one PDF page each", MANAGERS, fmt="pdf"),
+    Route("GET", "/pictures/thumbnails/attachment-files/<attachment_file_id>.png", "tasks", "attachment_download",
+          ANY, handler="media:serve_attachment_thumbnail", summary="Thumbnail of a picture attached to a comment"),
+]

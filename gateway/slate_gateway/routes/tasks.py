@@ -72,7 +72,9 @@ ROUTES = [
     _r("GET", "/data/persons/<person_id>/done-tasks", "person_tasks", summary="A person's done tasks", done=True),
     _r("GET", "/data/persons/task-dates", "persons_task_dates", SUPERVISORS, summary="First start and last due dates per person"),
     # ---- comments
-    _r("POST", "/actions/tasks/<task_id>/comment", "comment_task", ANY, 201, "Comment a task, maybe changing its status", OBJ),
+    Route("POST", "/actions/tasks/<task_id>/comment", T, "comment_task", ANY, status=201, body=OBJ,
+          handler="media:comment_with_files",
+          summary="Comment a task, maybe changing its status (JSON, or multipart with attachment files)"),
     _r("POST", "/actions/projects/<project_id>/tasks/comment-many", "comment_many", ANY, 201, "Comment several tasks"),
     _r("POST", "/actions/tasks/batch-comment", "batch_comment", ANY, 201, "Comment several tasks"),
     _r("POST", "/actions/tasks/<task_id>/batch-comment", "batch_comment", ANY, 201, "Several comments on a task"),
@@ -83,8 +85,11 @@ ROUTES = [
     _r("POST", "/data/tasks/<task_id>/comments/<comment_id>/reply", "reply_comment", summary="Reply to a comment", body=OBJ),
     _r("DELETE", "/data/tasks/<task_id>/comments/<comment_id>/reply/<reply_id>", "delete_reply", summary="Delete a reply"),
     _r("GET", "/data/projects/<project_id>/comments", "project_comments", MANAGERS, summary="Comments of a project"),
-    _r("POST", "/actions/tasks/<task_id>/comments/<comment_id>/add-attachment", "add_attachments", ANY, 201,
-       "Attach stored files to a comment", OBJ),
+    Route("POST", "/actions/tasks/<task_id>/comments/<comment_id>/add-attachment", T, "add_attachments", ANY,
+          status=201, handler="media:upload_attachments",
+          summary="Attach files to a comment (multipart: every file part is streamed to storage)"),
+    Route("GET", "/data/attachment-files/<attachment_file_id>/file/<file_name>", T, "attachment_download", ANY,
+          handler="media:serve_attachment", summary="The bytes of a comment attachment (download, nosniff)"),
     _r("DELETE", "/data/tasks/<task_id>/comments/<comment_id>/attachments/<attachment_file_id>", "delete_attachment",
        ANY, 204, "Remove an attachment"),
     _r("GET", "/data/tasks/<task_id>/attachment-files", "task_attachment_files", summary="A task's attachments"),
@@ -151,9 +156,7 @@ ROUTES = [
        "psv_apply", MANAGERS, summary="Write a schedule version's dates onto the tasks"),
 ]
 
-_FILES = "Not yet: attachment bytes are streamed by the gateway (files/storage handler not built); the tasks service already stores and authorises by storage key (attachment_download RPC)."
 NOT_SERVED = {
-    ("GET", "/data/attachment-files/<attachment_file_id>/file/<file_name>"): _FILES,
     ("POST", "/actions/tasks/<task_id>/comments/<comment_id>/move"): "Not yet: moving a comment to a sibling task.",
     ("POST", "/actions/projects/<project_id>/tasks/copy-client-comments"): "Not yet: copying client comments.",
     ("GET", "/data/tasks/open-tasks/burndown"): "Not yet: burndown aggregates.",

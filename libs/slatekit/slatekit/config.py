@@ -75,6 +75,9 @@ SETTINGS: list[Setting] = [
     Setting("PREVIEW_JOB_MAX_ATTEMPTS", "3", "Attempts of a processing job before the preview is marked broken."),
     Setting("PREVIEW_MAX_PIXELS", "120000000", "Largest picture (width × height) accepted; bigger ones are refused as decompression bombs."),
     Setting("FFMPEG_THREADS", "2", "Threads given to each ffmpeg run."),
+    Setting("PREVIEW_FRAME_TIME_LIMIT", "120", "Seconds one frame extraction request (extract-frame, extract-tile, annotated frames, their zip or PDF) may spend in ffmpeg and Pillow before it is stopped; the gateway waits this plus 15 s."),
+    Setting("PREVIEW_MAX_ANNOTATED_FRAMES", "200", "Most annotated frames one zip or PDF of annotated frames may hold (more is refused with 400)."),
+    Setting("PREVIEW_FRAME_KEEP_SECONDS", "3600", "Extracted frames and annotated-frame bundles are kept this long as a cache, then swept."),
     # ---- event stream
     Setting("STREAM_URL", "http://127.0.0.1:8090", "Where the gateway finds the socket.io stream process (relay and readiness)."),
     Setting("STREAM_HOST", "127.0.0.1", "Address the stream process listens on."),

@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 
 from . import annotations as annot
 from . import jobs, processing, storage
+from .extracts import ExtractsMixin
 from .models import (
     BuildJob,
     Job,
@@ -92,7 +93,7 @@ def _clean_name(name) -> str:
     return "".join(c for c in base if c.isprintable() and c not in '"<>')[:250] or "file"
 
 
-class PreviewsService(HealthMixin):
+class PreviewsService(HealthMixin, ExtractsMixin):
     name = "previews"
     store = Store(metadata)
     rpc_out = ServiceRpc()
@@ -126,7 +127,8 @@ class PreviewsService(HealthMixin):
         except Exception:  # noqa: BLE001 - owner unreachable: no proof of membership
             return None
         if isinstance(team, list):
-            return [t["id"] if isinstance(t, dict) else t for t in team]
+            # assets answers [{person_id, role}]
+            return [(t.get("person_id") or t.get("id")) if isinstance(t, dict) else t for t in team]
         return None
 
     def _check_read(self, s, project_id) -> None:

@@ -11,6 +11,7 @@ transaction: a retried POST returns the first result, never a second comment.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from nameko.rpc import rpc
@@ -64,6 +65,26 @@ def _json_list(value, what):
     if not isinstance(value, list):
         raise Invalid(f"Invalid {what}")
     return value
+
+
+_ATTACHMENT_KEY = re.compile(r"^attachments/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f-]{36}$")
+
+
+def _attachment_row(a: dict, comment_id: str, trusted: bool) -> AttachmentFile:
+    """An attachment row. Only a ``trusted`` entry (from the gateway's upload
+    handler) carries a storage key and its id, and only in the
+    ``attachments/`` area."""
+    name = str(a.get("name"))[:250]
+    key = a.get("key") if trusted else None
+    if key is not None and (not isinstance(key, str) or not _ATTACHMENT_KEY.match(key)):
+        raise Invalid("Bad attachment storage key")
+    row = AttachmentFile(name=name, size=int(a.get("size") or 1),
+                         extension=(name.rsplit(".", 1)[-1] if "." in name else "")[:6],
+                         mimetype=str(a.get("mimetype"))[:255] if a.get("mimetype") else None,
+                         comment_id=comment_id, storage_key=key)
+    if trusted and a.get("id"):
+        row.id = valid_uuid(a["id"], "attachment id")
+    return row
 
 
 class CommentsMixin:
@@ -128,7 +149,7 @@ class CommentsMixin:
 
     # ------------------------------------------------------------ create
     @rpc(**expected)
-    def comment_task(self, task_id, body=None, query=None, idempotency_key=None):
+    def comment_task(self, task_id, body=None, query=None, idempotency_key=None, uploads=None):
         """POST /actions/tasks/<id>/comment (gazu.task.add_comment)."""
         if not isinstance(body, dict):
             raise Invalid("A JSON object is expected")
@@ -180,14 +201,15 @@ class CommentsMixin:
                 for_client = _bool(body.get("for_client"))
             comment = self._post_comment(s, task, project, status, text, author_id, created_at,
                                          checklist=checklist, links=links, for_client=for_client,
-                                         attachments=attachments, with_hashtags=True)
+                                         attachments=attachments, with_hashtags=True,
+                                         uploads=_json_list(uploads, "uploads"))
             result = self._comment_doc(s, comment, full=True)
             self._idem_put(s, key, result)
             return result
 
     def _post_comment(self, s, task: Task, project: ProjProject, status: TaskStatus, text: str, author_id: str,
                       created_at, checklist=(), links=(), for_client=False, attachments=(),
-                      with_hashtags=False, depth=0) -> Comment:
+                      with_hashtags=False, depth=0, uploads=()) -> Comment:
         entity = s.get(ProjEntity, task.entity_id)
         if domain.retake_capped(status, task.retake_count, project.max_retakes, entity.data if entity else None):
             raise Invalid("No more retakes allowed on this task")
@@ -204,12 +226,12 @@ class CommentsMixin:
         s.flush()
         for a in attachments:
             if not isinstance(a, dict) or not a.get("name"):
-                raise Invalid("Each attachment needs a name (and the storage key the gateway wrote)")
-            name = str(a["name"])[:250]
-            s.add(AttachmentFile(name=name, size=int(a.get("size") or 1),
-                                 extension=(name.rsplit(".", 1)[-1] if "." in name else "")[:6],
-                                 mimetype=a.get("mimetype"), comment_id=comment.id,
-                                 storage_key=a.get("key") or a.get("storage_key")))
+                raise Invalid("Each attachment needs a name")
+            # A storage key never comes from a client's JSON (it could name
+            # someone else's file): only from the gateway's upload handler.
+            s.add(_attachment_row(a, comment.id, trusted=False))
+        for a in uploads:
+            s.add(_attachment_row(a, comment.id, trusted=True))
         s.flush()
         previous_status_id = task.task_status_id
         changes, changed = domain.status_change(task, status, created_at, now())
@@ -574,28 +596,38 @@ class CommentsMixin:
             return doc
 
     # ------------------------------------------------------------ attachments
+    def _check_add_attachments(self, s, task_id, comment_id, lock=False) -> tuple:
+        c = self._comment(s, comment_id, task_id, lock=lock)
+        task = self._task(s, task_id)
+        project = self._project(s, task.project_id)
+        if self.caller.role != "admin" and c.person_id != self.caller.user_id \
+                and not self._task_action_allowed(s, task, project):
+            raise Forbidden("You are not allowed to add attachments to this comment")
+        return c, task
+
     @rpc(**expected)
-    def add_attachments(self, task_id, comment_id, body=None, query=None):
-        """Storage keys of files the gateway already streamed to storage."""
-        files = _json_list((body or {}).get("attachment_files"), "attachment files")
+    def authorize_add_attachments(self, task_id, comment_id):
+        """Checked by the gateway before it streams attachment files to storage."""
+        with self.store.session() as s:
+            c, _task = self._check_add_attachments(s, task_id, comment_id)
+            return {"comment_id": c.id}
+
+    @rpc(**expected)
+    def add_attachments(self, task_id, comment_id, body=None, query=None, uploads=None):
+        """``uploads``: files the gateway streamed to storage ([{id, name,
+        size, mimetype, key}]); only the gateway passes them. Names in a JSON
+        ``attachment_files`` body make rows without bytes."""
+        files = [(a, False) for a in _json_list((body or {}).get("attachment_files"), "attachment files")]
+        files += [(a, True) for a in _json_list(uploads, "uploads")]
         if not files:
             raise Invalid("No attachment given")
         with self.store.begin() as s:
-            c = self._comment(s, comment_id, task_id, lock=True)
-            task = self._task(s, task_id)
-            project = self._project(s, task.project_id)
-            if self.caller.role != "admin" and c.person_id != self.caller.user_id \
-                    and not self._task_action_allowed(s, task, project):
-                raise Forbidden("You are not allowed to add attachments to this comment")
+            c, task = self._check_add_attachments(s, task_id, comment_id, lock=True)
             out = []
-            for a in files:
+            for a, trusted in files:
                 if not isinstance(a, dict) or not a.get("name"):
                     raise Invalid("Each attachment needs a name")
-                name = str(a["name"])[:250]
-                row = AttachmentFile(name=name, size=int(a.get("size") or 1),
-                                     extension=(name.rsplit(".", 1)[-1] if "." in name else "")[:6],
-                                     mimetype=a.get("mimetype"), comment_id=c.id,
-                                     storage_key=a.get("key") or a.get("storage_key"))
+                row = _attachment_row(a, c.id, trusted)
                 s.add(row)
                 s.flush()
                 out.append(schemas.attachment(row))
