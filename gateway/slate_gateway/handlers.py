@@ -305,3 +305,52 @@ def user_context(gw, route, request, args, claims, context):
     if context.get("role") == "admin":
         doc["user_limit"] = settings.get_int("USER_LIMIT")
     return json_response(doc)
+
+
+# ---------------------------------------------------------------- shared review links (guests)
+def _shared_rpc(gw, route, request, args, context):
+    """The route's RPC with path args, fixed args, query and body, as a plain
+    route calls it; an error the owner flags ``bare`` is answered in Zou's
+    ``{"error": "<text>"}`` shape (the shared-playlist resources' own)."""
+    from slatekit import errors
+
+    kwargs = dict(args)
+    kwargs.update(route.fixed)
+    kwargs["query"] = {k: request.args.get(k) for k in request.args}
+    body = gw.read_body(route, request)
+    if body is not None:
+        kwargs["body"] = body
+    try:
+        return gw.call(route.service, route.rpc, kwargs, context), None
+    except errors.SlateError as exc:
+        return None, shared_error(exc)
+
+
+def shared_error(exc):
+    """Zou's ``{"error": "<text>"}`` for an error its owner flags ``bare``;
+    any other error goes on to the gateway's usual mapping."""
+    _, _, json_response = _app()
+    if exc.extra.get("bare"):
+        return json_response({"error": exc.message}, exc.status)
+    raise exc
+
+
+def shared_call(gw, route, request, args, claims, context):
+    """A ``/shared/playlists/<token>/...`` JSON route (the token is the access)."""
+    _, _, json_response = _app()
+    result, error = _shared_rpc(gw, route, request, args, context)
+    if error is not None:
+        return error
+    if route.status == 204:
+        return json_response(None, 204)
+    return json_response(result, route.status)
+
+
+def shared_guest(gw, route, request, args, claims, context):
+    """POST /shared/playlists/<token>/guest: 200 with the guest it names, 201
+    with the guest it created (or found by name), as Zou."""
+    _, _, json_response = _app()
+    result, error = _shared_rpc(gw, route, request, args, context)
+    if error is not None:
+        return error
+    return json_response(result["person"], 201 if result.get("created") else 200)

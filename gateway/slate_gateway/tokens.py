@@ -115,7 +115,10 @@ def principal(person_id: str, fetch) -> dict:
             if len(_cache) > 50000:
                 _cache.clear()
             _cache[person_id] = (now, doc)
-    if not doc.get("active"):
+    if not doc.get("active") or doc.get("is_guest"):
+        # A guest of a shared link has no credential and is never issued a
+        # token; should one exist anyway, it opens nothing (guests act only
+        # through /shared/playlists/<token>/..., which take no token).
         raise Unauthenticated(UNAUTHORIZED)
     return doc
 

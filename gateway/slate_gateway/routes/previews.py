@@ -138,22 +138,7 @@ BACKGROUND_ROUTES = [
           ANY, {"variant": "thumbnail"}, handler="media:serve_background", summary="A preview background's thumbnail"),
 ]
 
-_GUEST = "Not yet: guest comments on shared playlists need tasks' comment RPCs for guests."
 NOT_SERVED = {
-    ("POST", "/shared/playlists/<token>/guest"): _GUEST,
-    ("GET", "/shared/playlists/<token>/comments"): _GUEST,
-    ("POST", "/shared/playlists/<token>/comments"): _GUEST,
-    ("PUT", "/shared/playlists/<token>/comments/<comment_id>"): _GUEST,
-    ("DELETE", "/shared/playlists/<token>/comments/<comment_id>"): _GUEST,
-    ("POST", "/shared/playlists/<token>/comments/<comment_id>/attachments"): _GUEST,
-    ("DELETE", "/shared/playlists/<token>/comments/<comment_id>/attachments/<attachment_file_id>"): _GUEST,
-    ("GET", "/shared/playlists/<token>/attachment-files/<attachment_file_id>/file/<file_name>"): _GUEST,
-    ("PUT", "/shared/playlists/<token>/annotations"): _GUEST,
-    ("GET", "/shared/playlists/<token>/pictures/originals/preview-files/<preview_file_id>.<extension>"): _GUEST,
-    ("GET", "/shared/playlists/<token>/pictures/thumbnails/persons/<person_id>.png"): _GUEST,
-    ("GET", "/shared/playlists/<token>/preview-files/<preview_file_id>/download"): _GUEST,
-    ("POST", "/data/playlists/<playlist_id>/share/<token>/invite"): "Not yet: invitation mails.",
-    ("POST", "/data/playlists/<playlist_id>/notify-clients"): "Not yet: client notifications (notifications service).",
 }
 
 ROUTES += BACKGROUND_ROUTES
@@ -179,4 +164,44 @@ ROUTES += [
              "Every annotated frame with its drawing, one PDF page each", MANAGERS, fmt="pdf"),
     Route("GET", "/pictures/thumbnails/attachment-files/<attachment_file_id>.png", "tasks", "attachment_download",
           ANY, handler="media:serve_attachment_thumbnail", summary="Thumbnail of a picture attached to a comment"),
+]
+
+def _shared(method, suffix, rpc, summary, status=200, handler="shared_call", body=None, **fixed):
+    return Route(method, "/shared/playlists/<token>" + suffix, "previews", rpc, PUBLIC, fixed, status,
+                 handler=handler, summary=summary, body=body)
+
+
+# The guest flow of shared review links (services/previews/README.md, "Shared
+# links and guests"): the token in the path is the access, a guest names
+# itself with ``guest_id``; no token is taken or issued. Errors Zou answers as
+# a bare ``{"error": "..."}`` keep that shape (handlers.shared_call).
+ROUTES += [
+    _shared("POST", "/guest", "shared_guest", "Create (201) or find again (200) a guest of the link",
+            handler="shared_guest", body="object"),
+    _shared("GET", "/comments", "shared_comments", "Comments the link shows: for the client or from guests"),
+    _shared("POST", "/comments", "shared_post_comment", "A guest comments a task of the playlist", 201,
+            body="object"),
+    _shared("PUT", "/comments/<comment_id>", "shared_update_comment", "A guest edits its own comment",
+            body="object"),
+    _shared("DELETE", "/comments/<comment_id>", "shared_delete_comment", "A guest deletes its own comment", 204),
+    _shared("POST", "/comments/<comment_id>/attachments", "shared_add_attachments",
+            "A guest attaches files to its own comment (multipart, streamed)", 201,
+            handler="media:upload_shared_attachments"),
+    _shared("DELETE", "/comments/<comment_id>/attachments/<attachment_file_id>", "shared_delete_attachment",
+            "A guest removes an attachment of its own comment", 204),
+    _shared("GET", "/attachment-files/<attachment_file_id>/file/<file_name>", "shared_attachment_info",
+            "An attachment of a comment the link shows", handler="media:serve_shared_info"),
+    _shared("PUT", "/annotations", "shared_annotations", "A guest's annotation edits on a preview of the playlist",
+            body="object"),
+    _shared("GET", "/pictures/originals/preview-files/<preview_file_id>.<extension>", "shared_file_info",
+            "A preview's original file in the playlist, by extension", handler="media:serve_shared_info",
+            variant="extension"),
+    _shared("GET", "/pictures/thumbnails/persons/<person_id>.png", "shared_person_thumbnail_info",
+            "Avatar of an author of a comment the link shows", handler="media:serve_shared_info"),
+    _shared("GET", "/preview-files/<preview_file_id>/download", "shared_file_info",
+            "Download a preview of the playlist", handler="media:serve_shared_info", variant="download"),
+    Route("POST", "/data/playlists/<playlist_id>/notify-clients", "previews", "notify_clients", MANAGERS,
+          summary="Notify the project's clients (maybe of a studio or department) that a playlist is ready"),
+    Route("POST", "/data/playlists/<playlist_id>/share/<token>/invite", "previews", "invite_share", MANAGERS,
+          handler="shared_call", summary="Mail a shared review link to addresses and persons", body="object"),
 ]

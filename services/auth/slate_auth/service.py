@@ -31,6 +31,7 @@ from . import domain, redis_store, schemas
 from .calendars import CalendarMixin
 from .equipment import EquipmentMixin
 from .errors import malformed_id, missing_field, not_found, validation_error
+from .guests import GuestsMixin
 from .models import (
     Credential,
     DayOff,
@@ -110,7 +111,7 @@ def _lock_settings() -> tuple[int, int]:
     return (config.get_int("LOGIN_LOCK_ATTEMPTS") or 5, config.get_int("LOGIN_LOCK_SECONDS") or 60)
 
 
-class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixin, HealthMixin):
+class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixin, GuestsMixin, HealthMixin):
     name = "auth"
     store = Store(metadata)
     peers = ServiceRpc()  # calls to other services (assets, files)
@@ -365,6 +366,7 @@ class AuthService(SecondFactorMixin, RecoveryMixin, CalendarMixin, EquipmentMixi
                 "role": person.role,
                 "active": bool(person.active),
                 "is_bot": bool(person.is_bot),
+                "is_guest": bool(person.is_guest),
                 "departments": [d.id for d in person.departments],
                 "expiration_date": person.expiration_date.isoformat() if person.expiration_date else None,
             }

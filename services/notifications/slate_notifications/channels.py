@@ -24,7 +24,8 @@ from .models import PPerson
 log = logging.getLogger(__name__)
 _org_cache: dict = {"at": 0.0, "doc": None}
 TEXTS = {"comment": "commented on a task", "mention": "mentioned you", "reply": "replied to a comment",
-         "reply-mention": "mentioned you in a reply", "assignation": "assigned you to a task"}
+         "reply-mention": "mentioned you in a reply", "assignation": "assigned you to a task",
+         "playlist-ready": "shared a playlist ready for your review"}
 
 
 def dispatch(service, sent: list) -> None:

@@ -36,6 +36,7 @@ from .models import (
     Subscription,
     metadata,
 )
+from .playlists import PlaylistMessagesMixin
 
 log = logging.getLogger(__name__)
 expected = {"expected_exceptions": SLATE_ERRORS}
@@ -100,7 +101,7 @@ def _ids(values):
     return out
 
 
-class NotificationsService(HealthMixin):
+class NotificationsService(HealthMixin, PlaylistMessagesMixin):
     name = "notifications"
     store = Store(metadata)
     services = ServiceRpc()

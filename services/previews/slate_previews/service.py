@@ -45,6 +45,7 @@ from .models import (
     Thumbnail,
     metadata,
 )
+from .shared import SharedMixin
 
 log = logging.getLogger(__name__)
 expected = {"expected_exceptions": SLATE_ERRORS}
@@ -93,7 +94,7 @@ def _clean_name(name) -> str:
     return "".join(c for c in base if c.isprintable() and c not in '"<>')[:250] or "file"
 
 
-class PreviewsService(HealthMixin, ExtractsMixin):
+class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
     name = "previews"
     store = Store(metadata)
     rpc_out = ServiceRpc()

@@ -711,3 +711,221 @@ class CommentsMixin:
                     task.last_preview_file_id = pid
                     self._touch(task)
                     self._emit_task(s, "task:update", task)
+
+
+class GuestCommentsMixin:
+    """Comments of guests of a shared review link (Zou's shared playlist
+    flow). Internal RPCs: the previews service, which owns share links,
+    calls them after checking the link's token, that the guest was created
+    from that link, and which tasks the link shows (``task_ids``); they are
+    not routed by the gateway. Guest comments go through the same workflow
+    and emit the same events as any comment."""
+
+    # Zou answers these two with a bare {"error": "..."} body; ``bare`` asks
+    # the gateway for that shape.
+    def _guest_forbidden(self):
+        return Forbidden("Forbidden", {"bare": True})
+
+    def _guest_not_found(self):
+        return NotFound("Comment not found", {"bare": True})
+
+    def _guest_comment(self, s, comment_id, guest_id, task_ids, lock=False) -> Comment:
+        try:
+            c = self._comment(s, comment_id, lock=lock)
+        except (NotFound, Invalid):
+            raise self._guest_not_found() from None
+        if c.person_id != guest_id or c.object_id not in set(task_ids or ()):
+            raise self._guest_forbidden()
+        return c
+
+    def _guest_person(self, s, guest: dict) -> None:
+        """The guest was created a moment ago: its person:new may not have
+        reached the projection yet; the comment's author must read right."""
+        from .projections import apply_person
+
+        if isinstance(guest, dict) and guest.get("id") and s.get(ProjPerson, guest["id"]) is None:
+            apply_person(s, guest)
+            s.flush()
+
+    def _guest_status(self, s, status_id) -> TaskStatus:
+        try:
+            return self._status(s, status_id)
+        except (NotFound, Invalid):
+            raise Invalid("Task status not found", {"bare": True}) from None
+
+    def _guest_doc(self, s, c: Comment) -> dict:
+        doc = self._comment_doc(s, c)
+        doc["attachment_files"] = [{"id": a["id"], "name": a["name"], "extension": a["extension"], "size": a["size"]}
+                                   for a in doc["attachment_files"]]
+        return doc
+
+    @rpc(**expected)
+    def guest_create_comment(self, task_id, guest, task_status_id, text="", checklist=None):
+        """A guest's comment (maybe a status change, client-allowed only)."""
+        if not isinstance(text, str):
+            raise Invalid("Invalid comment text")
+        with self.store.begin() as s:
+            self._guest_person(s, guest)
+            task = self._task(s, task_id, lock=True)
+            project = self._project(s, task.project_id)
+            status = self._guest_status(s, task_status_id)
+            if not status.is_client_allowed:
+                raise Invalid("Task status not allowed for guests", {"bare": True})
+            comment = self._post_comment(s, task, project, status, text, guest["id"], precise_now(),
+                                         checklist=_json_list(checklist, "checklist"))
+            return self._comment_doc(s, comment, full=True)
+
+    @rpc(**expected)
+    def guest_update_comment(self, comment_id, guest_id, task_ids, changes=None):
+        """``changes``: any of text, checklist, task_status_id."""
+        changes = changes if isinstance(changes, dict) else {}
+        with self.store.begin() as s:
+            c = self._guest_comment(s, comment_id, guest_id, task_ids, lock=True)
+            task = self._task(s, c.object_id, lock=True)
+            previous_status_id = task.task_status_id
+            new_status_id = changes.get("task_status_id")
+            status_changed = bool(new_status_id and new_status_id != c.task_status_id)
+            if status_changed:
+                try:
+                    status = self._status(s, new_status_id)
+                except (NotFound, Invalid):
+                    raise self._guest_forbidden() from None
+                if not status.is_client_allowed:
+                    raise self._guest_forbidden()
+                c.task_status_id = status.id
+            if "text" in changes:
+                c.text = changes["text"] or ""
+            if "checklist" in changes:
+                c.checklist = _json_list(changes["checklist"], "checklist")
+            c.editor_id = guest_id
+            c.updated_at = now()
+            s.flush()
+            if status_changed:
+                self._replay_task(s, task)
+            doc = self._comment_doc(s, c)
+            self.store.emit(s, "comment:update", {"comment_id": c.id, "task_id": task.id, "person_id": guest_id,
+                                                  "for_client": bool(c.for_client)},
+                            project_id=task.project_id, record=doc)
+            if status_changed:
+                self._guest_task_events(s, task, previous_status_id, guest_id)
+            return self._guest_doc(s, c)
+
+    def _guest_task_events(self, s, task: Task, previous_status_id, guest_id) -> None:
+        record = self._emit_task(s, "task:update", task)
+        if task.task_status_id != previous_status_id:
+            self.store.emit(s, "task:status-changed", {
+                "task_id": task.id, "new_task_status_id": task.task_status_id,
+                "previous_task_status_id": previous_status_id, "person_id": guest_id},
+                project_id=task.project_id, record=record)
+
+    @rpc(**expected)
+    def guest_delete_comment(self, comment_id, guest_id, task_ids):
+        """Deletes a guest's own comment; returns the storage keys of its
+        attachments (the previews service removes the files)."""
+        with self.store.begin() as s:
+            c = self._guest_comment(s, comment_id, guest_id, task_ids, lock=True)
+            task = self._task(s, c.object_id, lock=True)
+            previous_status_id = task.task_status_id
+            doc = self._comment_doc(s, c)
+            atts = self._attachments(s, [c.id])[c.id]
+            keys = [a.storage_key for a in atts if a.storage_key]
+            for a in atts:
+                s.delete(a)
+            s.delete(c)
+            s.flush()
+            self._replay_task(s, task)
+            self.store.emit(s, "comment:delete", {"comment_id": c.id, "task_id": task.id},
+                            project_id=task.project_id, record=doc)
+            self._guest_task_events(s, task, previous_status_id, guest_id)
+            return {"keys": keys}
+
+    @rpc(**expected)
+    def guest_add_attachments(self, comment_id, guest_id, task_ids, files):
+        """``files``: [{name, key, size, mimetype}] already in storage."""
+        files = _json_list(files, "attachment files")
+        with self.store.begin() as s:
+            c = self._guest_comment(s, comment_id, guest_id, task_ids, lock=True)
+            task = self._task(s, c.object_id)
+            for f in files:
+                if not isinstance(f, dict) or not f.get("name") or not f.get("key"):
+                    raise Invalid("Each attachment needs a name and a storage key")
+                name = str(f["name"])[:250]
+                row = AttachmentFile(name=name, size=int(f.get("size") or 1),
+                                     extension=(name.rsplit(".", 1)[-1] if "." in name else "")[:6],
+                                     mimetype=f.get("mimetype"), comment_id=c.id, storage_key=f["key"])
+                s.add(row)
+                s.flush()
+                self.store.emit(s, "attachment-file:new", {"attachment_file_id": row.id, "comment_id": c.id},
+                                project_id=task.project_id, record=schemas.attachment(row))
+            return self._guest_doc(s, c)
+
+    @rpc(**expected)
+    def guest_delete_attachment(self, comment_id, guest_id, task_ids, attachment_file_id):
+        """Removes one attachment of a guest's comment; returns its storage key."""
+        with self.store.begin() as s:
+            c = self._guest_comment(s, comment_id, guest_id, task_ids)
+            try:
+                a = s.get(AttachmentFile, valid_uuid(attachment_file_id))
+            except Invalid:
+                a = None
+            if a is None or a.comment_id != c.id:
+                raise self._guest_not_found()
+            doc = schemas.attachment(a)
+            key = a.storage_key
+            s.delete(a)
+            s.flush()
+            self.store.emit(s, "attachment-file:delete", {"attachment_file_id": a.id, "comment_id": c.id},
+                            project_id=c.project_id, record=doc)
+            return {"key": key}
+
+    def _is_guest(self, person: ProjPerson | None) -> bool:
+        return bool(person is not None and (person.record or {}).get("is_guest"))
+
+    @rpc(**expected)
+    def shared_task_comments(self, task_ids):
+        """What a share link shows of its tasks' comments: those for the
+        client and those of guests, newest first, with author, status and
+        attachments (Zou's shape)."""
+        ids = [t for t in (task_ids or []) if isinstance(t, str)]
+        if not ids:
+            return []
+        with self.store.session() as s:
+            rows = list(s.scalars(select(Comment).where(Comment.object_id.in_(ids))
+                                  .order_by(Comment.created_at.desc(), Comment.id)))
+            people = {p.id: p for p in s.scalars(select(ProjPerson).where(
+                ProjPerson.id.in_({c.person_id for c in rows} | {c.editor_id for c in rows if c.editor_id})))}
+            statuses = {st.id: st for st in s.scalars(select(TaskStatus))}
+            visible = [c for c in rows if c.for_client or self._is_guest(people.get(c.person_id))]
+            atts = self._attachments(s, [c.id for c in visible])
+            out = []
+            for c in visible:
+                doc = schemas.comment(c, atts[c.id])
+                for key in ("mentions", "department_mentions", "acknowledgements", "previews"):
+                    doc.pop(key, None)
+                author = people.get(c.person_id)
+                doc["person"] = dict(schemas.person_short(author, c.person_id), is_guest=self._is_guest(author))
+                if c.editor_id:
+                    editor = schemas.person_short(people.get(c.editor_id), c.editor_id)
+                    editor.pop("full_name", None)
+                    doc["editor"] = editor
+                doc["task_status"] = schemas.status_short(statuses.get(c.task_status_id))
+                doc["attachment_files"] = [{"id": a.id, "name": a.name, "extension": a.extension, "reply_id": None,
+                                            "size": a.size} for a in atts[c.id]]
+                out.append(doc)
+            return out
+
+    @rpc(**expected)
+    def shared_attachment(self, attachment_file_id, task_ids):
+        """The storage key of an attachment a share link shows (a comment for
+        the client or of a guest, on one of the link's tasks)."""
+        with self.store.session() as s:
+            try:
+                a = s.get(AttachmentFile, valid_uuid(attachment_file_id))
+            except Invalid:
+                a = None
+            c = s.get(Comment, a.comment_id) if a is not None and a.comment_id else None
+            if c is None or c.object_id not in set(task_ids or ()) or not a.storage_key:
+                raise NotFound("Attachment not found")
+            if not (c.for_client or self._is_guest(s.get(ProjPerson, c.person_id))):
+                raise NotFound("Attachment not found")
+            return {"key": a.storage_key, "name": a.name, "mimetype": a.mimetype, "size": a.size}

@@ -16,7 +16,7 @@ from slatekit.service_rpc import ServiceRpc
 from slatekit.store import Store
 
 from .base import TasksBase
-from .comments import CommentsMixin
+from .comments import CommentsMixin, GuestCommentsMixin
 from .crud import CrudMixin, ReorderMixin
 from .models import metadata
 from .projections import ProjectionsMixin
@@ -25,7 +25,8 @@ from .tasks import TasksMixin
 from .timesheets import TimesheetsMixin
 
 
-class TasksService(HealthMixin, TasksBase, CrudMixin, ReorderMixin, TasksMixin, CommentsMixin, TimesheetsMixin,
+class TasksService(HealthMixin, TasksBase, CrudMixin, ReorderMixin, TasksMixin, CommentsMixin, GuestCommentsMixin,
+                   TimesheetsMixin,
                    ScheduleMixin, ProjectionsMixin):
     name = "tasks"
     store = Store(metadata)
