@@ -119,3 +119,15 @@ def test_declared_length_over_the_limit_is_refused_before_storage(backend, tmp_p
 def test_keys_outside_the_layout_are_not_found(backend, key):
     with pytest.raises(errors.NotFound):
         media.serve_key(_request("GET"), key, "image/png")
+
+
+def test_unreachable_s3_is_503_for_downloads_and_uploads(monkeypatch, tmp_path):
+    monkeypatch.setenv("STORAGE_DIR", str(tmp_path / "storage"))
+    monkeypatch.setenv("STORAGE_BACKEND", "s3")
+    monkeypatch.setenv("S3_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("S3_BUCKET", "gone")
+    with pytest.raises(errors.Unavailable) as exc:
+        media.serve_key(_request("GET"), "tmp/" + "a" * 32, "image/png")
+    assert exc.value.status == 503 and exc.value.message == "Storage is unavailable"
+    with pytest.raises(errors.Unavailable):
+        media.receive_upload(_request(data=b"abc", content_type="application/octet-stream"))

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import errors
+
 CHUNK = 256 * 1024
 PART_SIZE = 8 * 1024 * 1024  # S3 wants parts of at least 5 MiB (but the last)
 _COPY_LIMIT = 5 * 1024 ** 3  # largest single CopyObject
@@ -278,9 +280,9 @@ class S3Store(BlobStore):
             config = Config(**cfg)
         # A session of its own: boto3's default session is not thread-safe;
         # the client is, and is shared by the gateway's threads.
-        self.client = boto3.session.Session().client(
+        self.client = _Guarded(boto3.session.Session().client(
             "s3", endpoint_url=endpoint_url or None, region_name=region or None,
-            aws_access_key_id=access_key or None, aws_secret_access_key=secret_key or None, config=config)
+            aws_access_key_id=access_key or None, aws_secret_access_key=secret_key or None, config=config))
 
     @staticmethod
     def _missing(exc) -> bool:
@@ -373,6 +375,48 @@ class S3Store(BlobStore):
             if not page.get("IsTruncated"):
                 return out
             args.update(KeyMarker=page.get("NextKeyMarker"), UploadIdMarker=page.get("NextUploadIdMarker"))
+
+
+_OUTAGE_CODES = {"NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+                 "ServiceUnavailable", "SlowDown", "InternalError"}
+
+
+class _Guarded:
+    """The boto3 client, with an unreachable or misconfigured server turned
+    into ``errors.Unavailable`` (503 at the gateway, retry in a job) instead
+    of a crash. The details go to the log, not to clients."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if name.startswith("_") or name in ("meta", "exceptions", "get_paginator") or not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            try:
+                return attr(*args, **kwargs)
+            except Exception as exc:
+                if _is_outage(exc):
+                    import logging
+
+                    logging.getLogger(__name__).error("S3 %s failed: %s", name, exc)
+                    raise errors.Unavailable("Storage is unavailable") from exc
+                raise
+        return call
+
+
+def _is_outage(exc) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, BotoCoreError):  # connection refused, timeouts, no credentials
+        return True
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return err.get("Code") in _OUTAGE_CODES or status >= 500
+    return False
 
 
 class _S3Writer(Writer):

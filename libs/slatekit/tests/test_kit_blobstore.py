@@ -163,3 +163,25 @@ def test_backend_is_chosen_by_setting(tmp_path, monkeypatch, s3_server):
     monkeypatch.setenv("STORAGE_BACKEND", "ftp")
     with pytest.raises(ValueError):
         blobstore.from_env(tmp_path)
+
+
+def test_an_unreachable_s3_server_is_unavailable_not_a_crash(tmp_path):
+    from slatekit import errors
+
+    st = blobstore.S3Store("nowhere", f"http://127.0.0.1:{_free_port()}", "us-east-1", "k", "s")
+    started = time.monotonic()
+    with pytest.raises(errors.Unavailable):
+        st.stat("tmp/" + "e" * 32)
+    with pytest.raises(errors.Unavailable):
+        _get(st, "tmp/" + "e" * 32)
+    with pytest.raises(errors.Unavailable):
+        _put(st, "tmp/" + "e" * 32, b"data")
+    assert time.monotonic() - started < 60
+
+
+def test_a_missing_bucket_is_unavailable(s3_server):
+    from slatekit import errors
+
+    st = blobstore.S3Store("no-such-bucket-here", s3_server, "us-east-1", "k", "s")
+    with pytest.raises(errors.Unavailable):
+        _put(st, "tmp/" + "e" * 32, b"data")
