@@ -16,6 +16,7 @@ file itself on the local backend, a streamed download on S3) and
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from slatekit import blobstore
+from slatekit import blobstore, errors
 
 AREAS = (
     "source",  # the file as uploaded
@@ -156,4 +157,8 @@ def sweep(older_than_seconds: float) -> int:
                 removed += 1
             except FileNotFoundError:
                 continue
-    return removed + store().sweep("tmp", older_than_seconds)
+    try:
+        return removed + store().sweep("tmp", older_than_seconds)
+    except errors.Unavailable:  # storage down: the next sweep tries again; jobs must still run
+        logging.getLogger(__name__).warning("storage sweep skipped: storage unavailable")
+        return removed

@@ -103,3 +103,18 @@ def test_sweep_clears_old_scratch_uploads_and_multipart_uploads(s3_storage, tmp_
     assert removed == 3  # the other scratch directory (old by now too), the tmp/ object, the multipart upload
     assert not storage.exists(upload) and st.multipart_uploads() == []
     assert storage.exists(kept)
+
+
+def test_sweep_survives_an_unreachable_bucket(tmp_path, monkeypatch):
+    from slate_previews import storage
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for name, value in {"STORAGE_BACKEND": "s3", "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+                        "S3_BUCKET": "gone", "SCRATCH_DIR": str(tmp_path / "scratch")}.items():
+        monkeypatch.setenv(name, value)
+    old = storage.scratch_dir()
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    assert storage.sweep(3600) == 1 and not old.exists()  # scratch swept, the bucket part skipped
