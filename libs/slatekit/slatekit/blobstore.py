@@ -356,11 +356,16 @@ class S3Store(BlobStore):
         prefix = check_key(prefix.strip("/")) + "/"
         cutoff = time.time() - older_than_seconds
         removed = 0
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+        args = {"Bucket": self.bucket, "Prefix": prefix}
+        while True:
+            page = self.client.list_objects_v2(**args)
             for obj in page.get("Contents") or []:
                 if obj["LastModified"].timestamp() < cutoff:
                     self.client.delete_object(Bucket=self.bucket, Key=obj["Key"])
                     removed += 1
+            if not page.get("IsTruncated"):
+                break
+            args["ContinuationToken"] = page["NextContinuationToken"]
         for up in self.multipart_uploads(prefix):
             if up["Initiated"].timestamp() < cutoff:
                 self.client.abort_multipart_upload(Bucket=self.bucket, Key=up["Key"], UploadId=up["UploadId"])
