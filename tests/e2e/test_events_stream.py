@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import uuid
@@ -16,13 +17,14 @@ from slatekit.testing import wait_until
 from .test_events_log import publish
 
 pytestmark = pytest.mark.e2e
-DEBUG = False
+DEBUG = os.environ.get("SLATE_SIO_DEBUG") == "1"  # trace client sessions (engineio logger)
 
 
 class Listener:
     """A socket.io client on /events that records what it receives."""
 
-    def __init__(self, url, token=None, headers=None, auth=None, transports=None, reconnect=True):
+    def __init__(self, url, token=None, headers=None, auth=None, transports=None, reconnect=True,
+                 socketio_path="socket.io"):
         self.events: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
         self.sio = socketio.Client(reconnection=reconnect, logger=DEBUG, engineio_logger=DEBUG)
@@ -31,7 +33,7 @@ class Listener:
         if token:
             hdrs["Authorization"] = "Bearer " + token
         self.sio.connect(url, headers=hdrs, auth=auth, namespaces=["/events"], transports=transports,
-                         wait_timeout=10)
+                         socketio_path=socketio_path, wait_timeout=10)
 
     def _on(self, name, data):
         with self.lock:
@@ -58,7 +60,7 @@ def make_project(suite, team):
     pool = RpcPool(suite.env["AMQP_URI"])
     try:
         for person_id in team:
-            wait_until(lambda: project_id in pool.call("events", "projects_of", {"person_id": person_id}, {}),
+            wait_until(lambda p=person_id: project_id in pool.call("events", "projects_of", {"person_id": p}, {}),
                        timeout=15, what="membership projection")
     finally:
         pool.close()
@@ -72,8 +74,8 @@ def test_gazu_events_listener_receives_person_new_through_the_gateway(suite, adm
     event_client = gazu.events.init(client=client)
     try:
         gazu.events.add_listener(event_client, "person:new", lambda data: received.append(data))
-        # Through the gateway, polling only (the websocket upgrade is refused).
-        assert event_client.transport() == "polling"
+        # Through the gateway's relay, upgraded to websocket as with Zou.
+        wait_until(lambda: event_client.transport() == "websocket", timeout=10, what="websocket upgrade")
         person = suite.make_person(admin)
         wait_until(lambda: any(d.get("person_id") == person["id"] for d in received), timeout=15,
                    what="person:new on the socket")
@@ -106,7 +108,7 @@ def test_r27_a_member_of_project_a_receives_no_event_of_project_b(suite, admin):
     member = Listener(suite.url, token=token_of(session))
     try:
         evs = []
-        for i in range(10):
+        for _ in range(10):
             for pid in (project_a, project_b):
                 evs.append(envelope("asset:update", {"asset_id": str(uuid.uuid4())}, source="t", project_id=pid))
         publish(suite.env["AMQP_URI"], *evs)
@@ -181,12 +183,88 @@ def admin_id(admin, suite):
     return admin.get(suite.url + "/auth/authenticated", timeout=10).json()["user"]["id"]
 
 
-def test_websocket_upgrade_is_refused_by_the_gateway_with_a_clear_error(suite):
+def burst(suite, project_id, n, tag):
+    evs = [envelope("asset:update", {"asset_id": f"{tag}-{i}"}, source="t", project_id=project_id) for i in range(n)]
+    publish(suite.env["AMQP_URI"], *evs)
+    return [e["event_id"] for e in evs]
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
+def test_a_burst_reaches_a_client_through_the_gateway_whole_and_in_order(suite, admin, transports):
+    """F11's first failure: a burst of more than 16 events in one long-poll
+    answer made python-engineio clients (gazu) drop the session and lose it."""
+    project_id = str(uuid.uuid4())
+    client = Listener(suite.url, token=token_of(admin), transports=transports)
+    try:
+        assert client.sio.transport() == transports[0]
+        ids = burst(suite, project_id, 60, "burst")
+        got = lambda: [d["event_id"] for d in client.of("asset:update") if d["project_id"] == project_id]  # noqa: E731
+        wait_until(lambda: len(got()) >= 60, timeout=20, what="the whole burst")
+        client.sio.sleep(0.3)
+        assert got() == ids  # once each, in publish order
+        assert client.sio.connected and client.sio.transport() == transports[0]  # same session, no reconnect
+    finally:
+        client.close()
+
+
+def test_a_polling_client_may_post_many_packets_at_once(suite, admin):
+    """A client's write loop sends every queued packet in one POST (neither
+    gazu's nor Kitsu's client caps it): the stream accepts more than 16."""
+    room = str(uuid.uuid4())
+    one = Listener(suite.url, token=token_of(admin), transports=["polling"])
+    two = Listener(suite.url, token=token_of(admin), transports=["polling"])
+    try:
+        for c in (one, two):
+            c.sio.emit("preview-room:join", {"playlist_id": room}, namespace="/events")
+        wait_until(lambda: any(len(d["people"]) >= 1 and d["playlist_id"] == room
+                               for d in two.of("preview-room:room-people-updated")), timeout=10, what="joined")
+        wait_until(lambda: len([d for d in one.of("preview-room:room-people-updated") if d["playlist_id"] == room]) >= 2,
+                   timeout=10, what="both joined")
+        for i in range(50):
+            one.sio.emit("preview-room:add-annotation", {"playlist_id": room, "data": {"i": i}}, namespace="/events")
+        wait_until(lambda: len(two.of("preview-room:add-annotation")) >= 50, timeout=20, what="50 annotations")
+        assert [d["data"]["i"] for d in two.of("preview-room:add-annotation")] == list(range(50))
+        assert one.sio.connected and two.sio.connected
+    finally:
+        one.close()
+        two.close()
+
+
+@pytest.mark.parametrize("path", ["socket.io", "api/socket.io"])
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
+def test_header_and_cookie_auth_through_the_relay_with_and_without_api(suite, admin, path, transports):
+    token = token_of(admin)
+    project_id = str(uuid.uuid4())
+    by_header = Listener(suite.url, token=token, transports=transports, socketio_path=path)
+    by_cookie = Listener(suite.url, headers={"Cookie": f"access_token_cookie={token}"}, transports=transports,
+                         socketio_path=path)
+    try:
+        ids = burst(suite, project_id, 3, "auth")
+        for c in (by_header, by_cookie):
+            assert c.sio.transport() == transports[0]
+            wait_until(lambda c=c: [d["event_id"] for d in c.of("asset:update") if d["project_id"] == project_id] == ids,
+                       timeout=15, what="events on " + "/".join(transports))
+    finally:
+        by_header.close()
+        by_cookie.close()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        Listener(suite.url, transports=transports, socketio_path=path, reconnect=False)
+
+
+def test_the_relay_answers_bad_socket_io_requests_with_zou_errors_not_500(suite):
     import requests
 
-    r = requests.get(suite.url + "/socket.io/", params={"EIO": "4", "transport": "websocket"},
-                     headers={"Upgrade": "websocket", "Connection": "Upgrade"}, timeout=10)
+    upgrade = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+               "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    # An unknown session: the stream's refusal comes back as it is.
+    r = requests.get(suite.url + "/socket.io/", params={"EIO": "4", "transport": "websocket", "sid": "nope"},
+                     headers=upgrade, timeout=10)
+    assert r.status_code == 400
+    # The websocket transport without the upgrade handshake.
+    r = requests.get(suite.url + "/socket.io/", params={"EIO": "4", "transport": "websocket"}, timeout=10)
     assert r.status_code == 400 and r.json()["error"] is True
+    r = requests.delete(suite.url + "/api/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=10)
+    assert r.status_code == 405 and r.json()["error"] is True
     r = requests.get(suite.url + "/api/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=10)
     assert r.status_code == 200 and r.text.startswith("0{")
 
