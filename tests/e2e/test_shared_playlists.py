@@ -295,6 +295,21 @@ def test_guest_is_refused_outside_its_link_and_on_data_routes(suite, admin, worl
     assert r.status_code == 404 and r.json()["error"] is True
 
 
+def test_a_link_without_comments_lets_guests_watch_only(suite, admin, world):
+    r = admin.post(f"{suite.url}/data/playlists/{world['playlist']['id']}/share", json={"can_comment": False})
+    assert r.status_code == 201 and r.json()["can_comment"] is False
+    base = f"{suite.url}/shared/playlists/{r.json()['token']}"
+    gid = _guest(suite, r.json()["token"], first_name="Watcher")["id"]
+    assert requests.get(f"{base}/comments").status_code == 200
+    r = requests.post(f"{base}/comments", json={"guest_id": gid, "task_id": world["task"]["id"],
+                                                 "task_status_id": world["allowed"]["id"]})
+    assert r.status_code == 403 and r.json() == {"error": "Comments are disabled for this link"}
+    r = requests.put(f"{base}/annotations", json={"guest_id": gid, "preview_file_id": world["pf"]["id"]})
+    assert r.status_code == 403 and r.json() == {"error": "Annotations are disabled"}
+    r = admin.post(f"{suite.url}/data/playlists/{world['playlist']['id']}/share", json={"can_comment": "no"})
+    assert r.status_code == 400 and r.json()["message"] == "Validation error."
+
+
 def test_bad_input_gets_zou_4xx(suite, world):
     base = f"{suite.url}/shared/playlists/{world['token']}"
     gid = _guest(suite, world["token"], first_name="Carl")["id"]

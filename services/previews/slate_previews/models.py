@@ -113,6 +113,8 @@ class SharedLink(BaseColumns, Base):
     created_by: Mapped[str | None] = mapped_column(UUID(as_uuid=False))
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Zou's switch: may guests of the link comment and annotate?
+    can_comment: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default="true")
 
 
 class Thumbnail(Base):

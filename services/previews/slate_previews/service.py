@@ -1116,6 +1116,11 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
             body = body if isinstance(body, dict) else {}
             if body.get("expiration_date"):
                 link.expires_at = _ts(body["expiration_date"])
+            if "can_comment" in body:
+                if not isinstance(body["can_comment"], bool):
+                    raise Invalid("Validation error.", {"data": {"errors": [
+                        {"field": "can_comment", "message": "Input should be a valid boolean"}]}})
+                link.can_comment = body["can_comment"]
             s.add(link)
             s.flush()
             doc = {**row_dict(link, hidden=("password_hash",), type_name="PlaylistShare")}
