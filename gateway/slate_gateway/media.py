@@ -578,9 +578,11 @@ def upload_attachments(gw, route, request, args, claims, context):
     every file part streamed to storage, then the rows (201, the list)."""
     ids = {"task_id": args["task_id"], "comment_id": args["comment_id"]}
     gw.rpc.call("tasks", "authorize_add_attachments", ids, context)
+    if request.mimetype != "multipart/form-data":
+        return _json([], 201)  # Zou: no file part, nothing added
     uploads, _fields = receive_files(request)
     if not uploads:
-        raise errors.Invalid("No attachment given")
+        return _json([], 201)
     stored = _adopt(gw, uploads, "attachments", context)
     try:
         result = gw.rpc.call("tasks", "add_attachments", {**ids, "uploads": stored}, context, timeout=30)

@@ -633,7 +633,8 @@ class CommentsMixin:
                 out.append(schemas.attachment(row))
                 self.store.emit(s, "attachment-file:new", {"attachment_file_id": row.id, "comment_id": c.id},
                                 project_id=task.project_id, record=out[-1])
-            return out
+            # Zou answers the new attachments in the comment's short shape
+            return [{k: a.get(k) for k in ("id", "name", "extension", "size")} for a in out]
 
     @rpc(**expected)
     def delete_attachment(self, task_id, comment_id, attachment_file_id, query=None, body=None):
