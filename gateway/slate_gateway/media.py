@@ -635,7 +635,10 @@ def upload_working_file(gw, route, request, args, claims, context):
 def serve_working_file(gw, route, request, args, claims, context):
     """GET /data/working-files/<id>/file: the stored bytes, as a download."""
     info = gw.rpc.call("files", "working_file_download", {"working_file_id": args["working_file_id"]}, context)
-    return _serve(request, info)
+    try:
+        return _serve(request, info)
+    except errors.NotFound:
+        raise errors.NotFound(f"Working file not found for: {args['working_file_id']}") from None
 
 
 # ---------------------------------------------------------------- shared review links (guests)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import time
+from pathlib import Path
 
 import gazu
 import pytest
@@ -72,6 +74,22 @@ def test_attachments_round_trip_byte_exact_with_safe_headers(suite, admin, world
                         timeout=30).status_code == 403
     assert outsider.post(f"{suite.url}/actions/tasks/{task['id']}/comments/{comment['id']}/add-attachment",
                          files=_files(("x.txt", b"x", "text/plain")), timeout=30).status_code == 403
+    # removing the attachment removes its bytes from storage
+    stored = _stored("attachments", png["id"])
+    assert stored.is_file() and stored.read_bytes() == picture
+    r = admin.delete(f"{suite.url}/data/tasks/{task['id']}/comments/{comment['id']}/attachments/{png['id']}",
+                     timeout=30)
+    assert r.status_code == 204
+    assert admin.get(f"{suite.url}/data/attachment-files/{png['id']}/file/shot.png", timeout=30).status_code == 404
+    deadline = time.monotonic() + 20
+    while stored.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not stored.exists() and not _stored("thumbnails", png["id"], ".png").exists()
+
+
+def _stored(area, ident, ext=""):
+    root = Path(os.environ.get("STORAGE_DIR") or Path(__file__).resolve().parents[2] / "var" / "storage")
+    return root / area / ident[:2] / ident[2:4] / f"{ident}{ext}"
 
 
 def test_a_client_chosen_storage_key_is_never_served(suite, admin, world):
@@ -116,7 +134,8 @@ def test_working_file_bytes_round_trip(suite, admin, world, outsider, tmp_path):
     assert r.status_code == 200, r.text
     wf = gazu.files.new_working_file(world["task"], name="main", client=c)
     url = f"{suite.url}/data/working-files/{wf['id']}/file"
-    assert admin.get(url, timeout=30).status_code == 404  # nothing stored yet
+    r = admin.get(url, timeout=30)  # nothing stored yet: Zou's 404
+    assert r.status_code == 404 and r.json()["message"] == f"Working file not found for: {wf['id']}"
     src = tmp_path / "scene.blend"
     data = os.urandom(1_200_000)
     src.write_bytes(data)

@@ -25,6 +25,7 @@ import uuid
 
 from nameko.rpc import rpc
 from nameko.timer import timer
+from slatekit.consumer import subscribe
 from slatekit.crud import valid_uuid
 from slatekit.errors import SLATE_ERRORS, Forbidden, Invalid, NotFound
 
@@ -381,6 +382,28 @@ class ExtractsMixin:
             finally:
                 shutil.rmtree(work, ignore_errors=True)
         return {"key": thumb, "content_type": "image/png", "status": "ready"}
+
+    @subscribe("attachment-file:delete", "comment:delete", "working-file:delete")
+    def on_file_row_deleted(self, event):
+        """Bytes go with their row: an attachment (alone or with its
+        comment) or a working file deleted by its owner. Deleting twice is
+        harmless, so a redelivered event needs no inbox."""
+        record = event.get("record") or {}
+        name = event.get("name")
+        if name == "working-file:delete":
+            areas, ids = ("working-files",), [record.get("id")]
+        elif name == "comment:delete":
+            areas = ("attachments", "thumbnails")
+            ids = [a.get("id") for a in record.get("attachment_files") or [] if isinstance(a, dict)]
+        else:
+            areas, ids = ("attachments", "thumbnails"), [record.get("id")]
+        for ident in ids:
+            try:
+                ident = str(uuid.UUID(str(ident)))
+            except ValueError:
+                continue
+            for area in areas:
+                storage.delete(storage.key(area, ident, "png" if area == "thumbnails" else None))
 
     @timer(interval=600)
     def sweep_frames(self):
