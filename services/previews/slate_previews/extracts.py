@@ -151,7 +151,7 @@ class ExtractsMixin:
         if isinstance(count, int) and count > 0 and frame_number > count:
             raise Invalid(f"Frame {frame_number} is past the end of the movie ({count} frames)", {"data": None})
 
-    def _extract(self, movie_key, work, frame_number, fps, deadline) -> "os.PathLike":
+    def _extract(self, movie_key, work, frame_number, fps, deadline) -> os.PathLike:
         movie = storage.local_file(movie_key, work)
         dest = work / f"frame-{frame_number}-{uuid.uuid4().hex[:6]}.png"
         try:

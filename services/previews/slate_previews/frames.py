@@ -191,7 +191,7 @@ def _bezier(points, steps):
         t = i / steps
         pts = list(points)
         while len(pts) > 1:  # de Casteljau
-            pts = [((1 - t) * p[0] + t * q[0], (1 - t) * p[1] + t * q[1]) for p, q in zip(pts, pts[1:])]
+            pts = [((1 - t) * p[0] + t * q[0], (1 - t) * p[1] + t * q[1]) for p, q in zip(pts, pts[1:], strict=False)]
         out.append(pts[0])
     return out
 
@@ -287,7 +287,7 @@ def _draw(canvas: _Canvas, obj, parent=(1, 0, 0, 1, 0, 0)) -> None:
         stroke, fill = _colors(obj, "#000000")
         base = canvas.width(obj, m)
         pts = [canvas.to_px(m, *a) for a in anchors]
-        for i, (a, b) in enumerate(zip(pts, pts[1:])):
+        for i, (a, b) in enumerate(zip(pts, pts[1:], strict=False)):
             pressure = raw[i].get("pressure")
             w = max(1, round(base * (float(pressure) if isinstance(pressure, (int, float)) else 1.0)))
             canvas.polyline([a, b], stroke, w)

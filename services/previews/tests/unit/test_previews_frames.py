@@ -8,7 +8,6 @@ import subprocess
 
 import pytest
 from PIL import Image
-
 from slate_previews import frames
 
 
@@ -18,7 +17,7 @@ def _white(path, size=(400, 200)):
 
 
 def _count(im, color, tol=40):
-    return sum(1 for px in im.getdata() if all(abs(a - b) <= tol for a, b in zip(px[:3], color)))
+    return sum(1 for px in im.getdata() if all(abs(a - b) <= tol for a, b in zip(px[:3], color, strict=False)))
 
 
 def test_colours_are_read_as_css():
