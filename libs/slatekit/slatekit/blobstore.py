@@ -200,22 +200,27 @@ class LocalStore(BlobStore):
         os.replace(tmp, dest)
 
     def sweep(self, prefix: str, older_than_seconds: float) -> int:
+        """Files under ``prefix`` (at any depth, as S3 objects are) older than
+        the limit, and the directories they leave empty."""
         parent = self.root / check_key(prefix.strip("/"))
         cutoff = time.time() - older_than_seconds
         removed = 0
         if not parent.is_dir():
             return 0
-        for entry in parent.iterdir():
-            try:
-                if entry.stat().st_mtime >= cutoff:
+        for dirpath, _dirs, filenames in os.walk(parent, topdown=False):
+            for name in filenames:
+                entry = Path(dirpath) / name
+                try:
+                    if entry.stat().st_mtime < cutoff:
+                        entry.unlink()
+                        removed += 1
+                except FileNotFoundError:
                     continue
-                if entry.is_dir():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink()
-                removed += 1
-            except FileNotFoundError:
-                continue
+            if Path(dirpath) != parent:
+                try:
+                    os.rmdir(dirpath)  # only if empty
+                except OSError:
+                    pass
         return removed
 
 

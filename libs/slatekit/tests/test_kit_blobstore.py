@@ -185,3 +185,19 @@ def test_a_missing_bucket_is_unavailable(s3_server):
     st = blobstore.S3Store("no-such-bucket-here", s3_server, "us-east-1", "k", "s")
     with pytest.raises(errors.Unavailable):
         _put(st, "tmp/" + "e" * 32, b"data")
+
+
+def test_sweep_looks_at_every_object_under_the_prefix(store):
+    old, fresh = "frames/ab/cd/old.png", "frames/ab/cd/fresh.png"
+    _put(store, old, b"1")
+    _put(store, fresh, b"2")
+    if store.name == "local":
+        past = time.time() - 7200
+        os.utime(store.path(old), (past, past))
+        for d in (store.path(old).parent, store.path(old).parent.parent):
+            os.utime(d, (past, past))  # an old directory holding a fresh file
+        assert store.sweep("frames", 3600) == 1
+    else:  # the bucket stamps both now: nothing is old yet
+        assert store.sweep("frames", 3600) == 0
+        store.delete(old)
+    assert not store.exists(old) and store.exists(fresh)
