@@ -301,6 +301,9 @@ def user_context(gw, route, request, args, claims, context):
 
     futures = [(key, _executor().submit(part, svc, method, kw, empty)) for key, svc, method, kw, empty in _CONTEXT_PARTS]
     doc = {key: future.result() for key, future in futures}
+    # Guests of shared review links are persons but not the studio's (Zou
+    # leaves them out of the context, not out of /data/persons).
+    doc["persons"] = [p for p in doc.get("persons") or [] if not (isinstance(p, dict) and p.get("is_guest"))]
     doc["plugins"] = []  # Zou plugins are not supported (docs/specs/zou-compat.md)
     if context.get("role") == "admin":
         doc["user_limit"] = settings.get_int("USER_LIMIT")

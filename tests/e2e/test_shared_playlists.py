@@ -173,6 +173,10 @@ def test_guest_comments_attaches_annotates_and_downloads(suite, admin, world, ev
     assert again.status_code == 200 and again.json()["id"] == gid
     by_name = requests.post(f"{base}/guest", json={"first_name": "Ann", "last_name": "Gee"})
     assert by_name.status_code == 201 and by_name.json()["id"] == gid  # Zou reuses a link's guest by name
+    assert admin.get(f"{suite.url}/data/persons/{gid}").json()["is_guest"] is True
+    r = admin.get(f"{suite.url}/data/user/context")
+    assert r.status_code == 200, r.text
+    assert gid not in [p["id"] for p in r.json()["persons"]]  # not the studio's people, as Zou
 
     assert requests.get(f"{base}/comments").json() == []  # the team's comment is not for the client
 
