@@ -1,6 +1,6 @@
 import pytest
-from slatekit.errors import Invalid
 from slate_previews import shared
+from slatekit.errors import Invalid
 
 SPEC = {"guest_id": ("uuid", True, None), "text": ("str", False, ""), "checklist": ("list", False, None),
         "other_id": ("uuid", False, None)}
