@@ -125,9 +125,13 @@ def object_matrix(obj: dict, width: float, height: float):
     angle = math.radians(_num(obj, "angle"))
     cos, sin = math.cos(angle), math.sin(angle)
     # (left, top) is where the origin point sits; the centre is offset from
-    # it by the scaled size, in the rotated frame.
-    ox = (0.5 - _origin(obj.get("originX"), "left")) * width * abs(sx)
-    oy = (0.5 - _origin(obj.get("originY"), "top")) * height * abs(sy)
+    # it by the scaled size, in the rotated frame. fabric's box includes the
+    # stroke (strokeWidth, default 1, scaled unless strokeUniform).
+    stroke = max(0.0, _num(obj, "strokeWidth", 1))
+    box_w = width * abs(sx) + (stroke if obj.get("strokeUniform") else stroke * abs(sx))
+    box_h = height * abs(sy) + (stroke if obj.get("strokeUniform") else stroke * abs(sy))
+    ox = (0.5 - _origin(obj.get("originX"), "left")) * box_w
+    oy = (0.5 - _origin(obj.get("originY"), "top")) * box_h
     cx = _num(obj, "left") + ox * cos - oy * sin
     cy = _num(obj, "top") + ox * sin + oy * cos
     return (cos * sx, sin * sx, -sin * sy, cos * sy, cx, cy)
@@ -254,7 +258,9 @@ def _centred(obj, anchors, parent):
     w = _num(obj, "width", x1 - x0) if obj.get("width") is not None else x1 - x0
     h = _num(obj, "height", y1 - y0) if obj.get("height") is not None else y1 - y0
     if obj.get("left") is None or obj.get("top") is None:
-        obj = {**obj, "left": x0, "top": y0, "originX": "left", "originY": "top"}
+        # as fabric places a new shape: its box (stroke included) around the points
+        half = max(0.0, _num(obj, "strokeWidth", 1)) / 2
+        obj = {**obj, "left": x0 - half, "top": y0 - half, "originX": "left", "originY": "top"}
     m = _matmul(parent, object_matrix(obj, w, h))
     return _matmul(m, (1, 0, 0, 1, -px, -py))
 

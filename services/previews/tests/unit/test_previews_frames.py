@@ -50,7 +50,17 @@ def test_moved_path_follows_left_and_top(tmp_path):
            "width": 40, "height": 0, "pathOffset": {"x": 20, "y": 10},
            "path": [["M", 0, 10], ["L", 40, 10]]}
     im = Image.open(frames.draw_annotation(src, tmp_path / "o.png", {"drawing": {"objects": [obj]}})).convert("RGB")
-    assert im.getpixel((320, 150))[2] > 200 and im.getpixel((320, 150))[0] < 60
+    # fabric's box includes the stroke: centre at (300 + 46/2, 150 + 6/2)
+    def blue(x, y):
+        px = im.getpixel((x, y))
+        return px[0] < 60 and px[2] > 200
+
+    def white(x, y):
+        return min(im.getpixel((x, y))) > 240
+
+    assert blue(323, 153) and blue(343, 153) and blue(304, 153)
+    assert white(296, 153) and white(350, 153)  # round caps: 3 px past the ends
+    assert white(323, 160) and white(323, 146)
     assert im.getpixel((20, 10)) == (255, 255, 255)
 
 
