@@ -25,12 +25,14 @@ import eventlet
 
 eventlet.monkey_patch()  # noqa: E402
 
+import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from collections import deque  # noqa: E402
 from http.cookies import SimpleCookie  # noqa: E402
 
 import engineio.exceptions  # noqa: E402
@@ -100,11 +102,95 @@ class _CappedPollSocket(engineio.socket.Socket):
 engineio.socket.Socket = _CappedPollSocket  # engineio.Server creates its sockets from this name
 
 
+class _CoalescingWebSocket:
+    """eventlet's websocket as engineio's writer sees it: the frames of one
+    batch are packed one by one and written with one ``sendall`` when the
+    writer comes back for more (``flush``), instead of one write per frame.
+    At 200 events/s to 50 sockets the per-frame write was the stream's
+    largest cost (docs/adr/0010)."""
+
+    def __init__(self, ws):
+        self._ws = ws
+        self.pending: list[bytes] = []
+        self.batching = False
+        self.writes = 0  # sendall calls (tests check the coalescing)
+
+    def send(self, message, **kw):
+        if not self.batching or kw:
+            self.writes += 1
+            return self._ws.send(message, **kw)
+        self.pending.append(self._ws._pack_message(message))
+
+    def flush(self) -> None:
+        if self.pending:
+            data, self.pending = b"".join(self.pending), []
+            self.writes += 1
+            self._ws._send(data)
+
+    def close(self, *args, **kw):
+        try:
+            self.flush()
+        except OSError:
+            pass
+        return self._ws.close(*args, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self._ws, name)
+
+
+class _StreamSocket(_CappedPollSocket):
+    """Engine.IO socket whose websocket writer coalesces each batch of frames."""
+
+    ws_out = None
+
+    def _websocket_handler(self, ws):
+        if hasattr(ws, "_pack_message") and hasattr(ws, "_send"):  # eventlet's RFC 6455 websocket
+            ws = self.ws_out = _CoalescingWebSocket(ws)
+        return super()._websocket_handler(ws)
+
+    def poll(self):
+        # After the upgrade only the websocket writer polls: write what it
+        # packed from the last batch before waiting for the next one.
+        out = self.ws_out
+        if out is not None and self.upgraded:
+            out.batching = True
+            try:
+                out.flush()
+            except OSError:
+                return []  # the writer ends and closes the websocket
+        return super().poll()
+
+
+engineio.socket.Socket = _StreamSocket
+
+
+class _StreamManager(socketio.KombuManager):
+    """KombuManager with one producer kept per connection. python-socketio
+    builds a Producer for every emit, and each new Producer declares the
+    exchange: a broker round trip paid by the feed for every event before the
+    next one could go out."""
+
+    _cached_publish = None
+
+    def _producer_publish(self, connection):
+        if self._cached_publish is None:
+            producer = connection.Producer(exchange=self._exchange(), **self.producer_options)
+            self._cached_publish = connection.ensure(producer, producer.publish)
+        return self._cached_publish
+
+    def _publish(self, data):
+        try:
+            self._producer_publish(self.publisher_connection)(self.json.dumps(data))
+        except Exception:  # noqa: BLE001 - start over with a new producer (python-socketio retries once)
+            self._cached_publish = None
+            super()._publish(data)
+
+
 class Stream:
     def __init__(self, amqp_uri: str | None = None):
         self.amqp_uri = amqp_uri or config.amqp_uri()
         cors = [o.strip() for o in (config.get("CORS_ORIGINS") or "").split(",") if o.strip()] or None
-        self.manager = socketio.KombuManager(self.amqp_uri, channel=f"slate-stream-{_vhost_tag(self.amqp_uri)}")
+        self.manager = _StreamManager(self.amqp_uri, channel=f"slate-stream-{_vhost_tag(self.amqp_uri)}")
         self.sio = socketio.Server(
             async_mode="eventlet",
             client_manager=self.manager,
@@ -123,6 +209,9 @@ class Stream:
         # stale table would miss a project it was just added to.
         self.recent_membership: dict[tuple[str, str], tuple[bool, float]] = {}
         self.stats = {"connections": 0, "emitted": 0, "refused": 0}
+        # Seconds from an event's occurred_at to its arrival on the feed and
+        # to the end of its emit (handed to every socket's queue), last events.
+        self.lag = {"feed_lag_ms": deque(maxlen=5000), "emit_lag_ms": deque(maxlen=5000)}
         self.running = True
         self.ready = False
         self._register()
@@ -137,7 +226,7 @@ class Stream:
             body = {"ready": self.ready}
             status = "200 OK" if self.ready else "503 Service Unavailable"
         elif path == "/stats":
-            body, status = dict(self.stats, nb_connections=len(self.local)), "200 OK"
+            body, status = dict(self.stats, nb_connections=len(self.local), **self.lag_summary()), "200 OK"
         else:
             body, status = {"error": True, "message": "Resource not found"}, "404 NOT FOUND"
         data = json.dumps(body).encode()
@@ -363,10 +452,26 @@ class Stream:
     def emit_event(self, event: dict) -> None:
         if not isinstance(event, dict) or not event.get("name"):
             return
+        received = time.time()
         rooms = domain.rooms_for(event)
         if rooms:
             self.sio.emit(event["name"], domain.socket_payload(event), to=rooms, namespace=NAMESPACE)
             self.stats["emitted"] += 1
+        occurred = _timestamp(event.get("occurred_at"))
+        if occurred is not None:
+            self.lag["feed_lag_ms"].append(received - occurred)
+            self.lag["emit_lag_ms"].append(time.time() - occurred)
+
+    def lag_summary(self) -> dict:
+        out = {}
+        for key, values in self.lag.items():
+            ordered = sorted(values)
+            if ordered:
+                def at(p, ordered=ordered):
+                    return round(ordered[min(len(ordered) - 1, int(p * (len(ordered) - 1) + 0.5))] * 1000, 2)
+
+                out[key] = {"n": len(ordered), "p50": at(0.5), "p99": at(0.99), "max": at(1.0)}
+        return out
 
     def on_membership(self, event: dict) -> None:
         """Move this replica's sockets when a team or a role changes."""
@@ -472,6 +577,16 @@ class Stream:
         eventlet.sleep(float(os.environ.get("STREAM_MANAGER_WARMUP", "1.0")))
         eventlet.spawn_n(self._consume, self.membership_queue, self.on_membership, "membership")
         eventlet.spawn_n(self._consume, self.feed_queue, self.emit_event, "events")
+
+
+def _timestamp(value) -> float | None:
+    """POSIX time of an envelope's ``occurred_at`` (naive UTC ISO), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def _vhost_tag(uri: str) -> str:
