@@ -415,21 +415,6 @@ class ExtractsMixin:
 
 
 def sweep_frames(older_than_seconds: float) -> int:
-    """Delete extracted frames and bundles older than the limit. On the local
-    backend file by file (a directory's time says nothing of its files')."""
-    st = storage.store()
-    top = st.local_path("frames")
-    if top is None:
-        return st.sweep("frames", older_than_seconds)
-    cutoff = time.time() - older_than_seconds
-    removed = 0
-    for dirpath, _dirs, files in os.walk(top):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            try:
-                if os.stat(path).st_mtime < cutoff:
-                    os.unlink(path)
-                    removed += 1
-            except FileNotFoundError:
-                continue
-    return removed
+    """Delete extracted frames and bundles older than the limit (by each
+    file's age, on either backend)."""
+    return storage.store().sweep("frames", older_than_seconds)

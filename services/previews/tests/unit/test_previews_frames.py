@@ -121,3 +121,22 @@ def test_extract_frame_picks_the_numbered_frame(tmp_path):
     assert five.getpixel((32, 24))[0] > 200 and six.getpixel((32, 24))[2] > 200
     with pytest.raises(frames.ProcessingError):
         frames.extract_frame(movie, tmp_path / "x.png", 50, 10.0, 30)
+
+
+def test_sweep_drops_old_frames_only(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from slate_previews import extracts, storage
+
+    monkeypatch.setenv("STORAGE_DIR", str(tmp_path))
+    monkeypatch.delenv("STORAGE_BACKEND", raising=False)
+    old = storage.key("frames", "11111111-1111-4111-8111-111111111111", "png")
+    new = storage.key("frames", "11112222-1111-4111-8111-111111111111", "pdf")  # same directory
+    for k in (old, new):
+        p = tmp_path / k
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"x")
+    os.utime(tmp_path / old, (time.time() - 7200, time.time() - 7200))
+    assert extracts.sweep_frames(3600) == 1
+    assert not storage.exists(old) and storage.exists(new)
