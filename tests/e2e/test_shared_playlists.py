@@ -299,6 +299,32 @@ def test_guest_is_refused_outside_its_link_and_on_data_routes(suite, admin, worl
     assert r.status_code == 404 and r.json()["error"] is True
 
 
+def test_link_shows_client_comments_and_their_authors_avatars(suite, admin, world):
+    base = f"{suite.url}/shared/playlists/{world['token']}"
+    task_id = world["task"]["id"]
+    r = admin.post(f"{suite.url}/actions/tasks/{task_id}/comment",
+                   json={"task_status_id": world["allowed"]["id"], "comment": "For the client", "for_client": True})
+    assert r.status_code == 201, r.text
+    team_comment = r.json()
+    admin.post(f"{suite.url}/actions/tasks/{task_id}/comment",
+               json={"task_status_id": world["allowed"]["id"], "comment": "Internal only"})
+    texts = [c["text"] for c in requests.get(f"{base}/comments").json()]
+    assert "For the client" in texts and "Internal only" not in texts
+    author = team_comment["person_id"]
+    avatar = f"{base}/pictures/thumbnails/persons/{author}.png"
+    assert requests.get(avatar).status_code == 404  # shown, but no avatar yet
+    from tests.e2e.media_helpers import png_bytes
+
+    r = admin.post(f"{suite.url}/pictures/thumbnails/persons/{author}", files={"file": ("a.png", png_bytes(), "image/png")})
+    assert r.status_code == 201, r.text
+    r = requests.get(avatar)
+    assert r.status_code == 200 and r.headers["Content-Type"] == "image/png"
+    stranger = suite.make_person(admin)
+    admin.post(f"{suite.url}/pictures/thumbnails/persons/{stranger['id']}", files={"file": ("a.png", png_bytes(), "image/png")})
+    assert requests.get(f"{base}/pictures/thumbnails/persons/{stranger['id']}.png").status_code == 404
+    admin.delete(f"{suite.url}/data/tasks/{task_id}/comments/{team_comment['id']}")
+
+
 def test_a_link_without_comments_lets_guests_watch_only(suite, admin, world):
     r = admin.post(f"{suite.url}/data/playlists/{world['playlist']['id']}/share", json={"can_comment": False})
     assert r.status_code == 201 and r.json()["can_comment"] is False
