@@ -31,7 +31,6 @@ from slatekit import blobstore, errors
 from werkzeug.http import http_date, parse_range_header, quote_header_value
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 from werkzeug.wrappers import Response
-from werkzeug.wsgi import wrap_file
 
 CHUNK = 256 * 1024
 _KEY = re.compile(r"^(tmp/[0-9a-f]{32}|[a-z-]+/[0-9a-f]{2}/[0-9a-f-]{2}/[0-9a-f-]{36}(\.[a-z0-9]{1,8})?)$")
@@ -541,25 +540,22 @@ def serve_extract(gw, route, request, args, claims, context):
 
 
 # ---------------------------------------------------------------- comment attachments
-_INLINE_SAFE = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "image/avif"}
-
-
 def serve_attachment(gw, route, request, args, claims, context):
     """GET /data/attachment-files/<id>/file/<file_name>: the tasks service
-    checks access and names the key. Served as a download (``attachment``)
-    with ``nosniff``, except raster pictures, shown inline as Zou does; the
-    type is the uploader's, so nothing else may render in our origin."""
+    checks access and names the key. Always a download (``attachment``) with
+    ``nosniff``: the type is the uploader's, so nothing may render in our
+    origin (Zou shows pictures inline; ``<img>`` tags ignore the disposition,
+    so Kitsu still shows them). HTML and SVG are sent as octet-stream."""
     info = gw.rpc.call("tasks", "attachment_download",
                        {"attachment_file_id": args["attachment_file_id"], "file_name": args.get("file_name")},
                        context)
     if not info.get("key"):
         raise errors.NotFound("Attachment file not found")
     mimetype = (info.get("mimetype") or "").split(";")[0].strip().lower()
-    inline = mimetype in _INLINE_SAFE
     if not re.match(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", mimetype) or mimetype in ("text/html", "image/svg+xml"):
         mimetype = "application/octet-stream"
     return _serve(request, {"key": info["key"], "content_type": mimetype, "filename": info.get("name") or "file",
-                            "attachment": not inline}, max_age=3600)
+                            "attachment": True}, max_age=3600)
 
 
 def serve_attachment_thumbnail(gw, route, request, args, claims, context):

@@ -56,6 +56,7 @@ def test_attachments_round_trip_byte_exact_with_safe_headers(suite, admin, world
     got = admin.get(f"{suite.url}/api/data/attachment-files/{png['id']}/file/shot.png", timeout=30)
     assert got.content == picture and got.headers["Content-Type"] == "image/png"
     assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert got.headers["Content-Disposition"].startswith("attachment")  # pictures too (issue 6)
     ranged = admin.get(f"{suite.url}/data/attachment-files/{html['id']}/file/x", headers={"Range": "bytes=10-19"},
                        timeout=30)
     assert ranged.status_code == 206 and ranged.content == blob[10:20]
