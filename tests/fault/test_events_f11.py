@@ -81,3 +81,21 @@ def test_f11_offline_client_replays_what_it_missed_without_gap_or_duplicate(suit
     assert unique - expected == set()  # nothing of project B, nothing else
     assert len(all_ids) > len(unique)  # the overlap exists, and dedup by id removes it
     assert all(e["project_id"] == project for e in replayed)
+
+
+def test_replay_pages_forward_without_gap_when_the_log_received_events_out_of_order(suite, admin):
+    """The log stores events as they arrive (competing consumers, retries):
+    arrival order is not occurrence order. Paging forward by ``occurred_at``
+    must still see every event once."""
+    manager = suite.make_person(admin, role="manager")
+    s_manager = suite.login(manager["email"], "secret-pass-1")
+    project = make_project(suite, [manager["id"]])
+    events = [envelope("asset:update", {"asset_id": str(uuid.uuid4()), "i": i}, source="t", project_id=project)
+              for i in range(150)]
+    cursor = events[0]["occurred_at"][:19]
+    publish(suite.env["AMQP_URI"], *reversed(events))  # newest arrives first
+    wait_until(lambda: len(s_manager.get(suite.url + "/data/events/last", params={"project_id": project, "limit": 1000},
+                                         timeout=15).json()) >= 150, timeout=60, what="all in the log")
+    ids = [e["id"] for e in replay(s_manager, suite, cursor, project) if e["name"] == "asset:update"]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {e["event_id"] for e in events}

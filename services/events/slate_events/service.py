@@ -217,8 +217,11 @@ class EventsService(HealthMixin):
                 stmt = stmt.where(ApiEvent.seq < ref.seq)
             # Newest first, as Zou; with ``after`` a replaying client wants the
             # oldest missed events first, so it can page forward without gaps.
+            # By occurrence, not arrival (seq): consumers store events out of
+            # order, and a page cut by arrival would let the cursor jump over
+            # events that arrived later but occurred earlier (F11).
             if after is not None and before is None and not cursor:
-                rows = s.scalars(stmt.order_by(ApiEvent.seq.asc()).limit(limit)).all()
+                rows = s.scalars(stmt.order_by(ApiEvent.created_at.asc(), ApiEvent.seq.asc()).limit(limit)).all()
                 rows = list(reversed(rows))
             else:
                 rows = s.scalars(stmt.order_by(ApiEvent.seq.desc()).limit(limit)).all()
