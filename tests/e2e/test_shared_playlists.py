@@ -340,6 +340,18 @@ def test_a_link_without_comments_lets_guests_watch_only(suite, admin, world):
     assert r.status_code == 400 and r.json()["message"] == "Validation error."
 
 
+def test_a_password_protects_the_playlist_its_context_and_comments(suite, admin, world):
+    r = admin.post(f"{suite.url}/data/playlists/{world['playlist']['id']}/share", json={"password": "s3cret"})
+    assert r.status_code == 201 and r.json()["has_password"] is True and "password_hash" not in r.json()
+    base = f"{suite.url}/shared/playlists/{r.json()['token']}"
+    for path in ("", "/context", "/comments"):
+        assert requests.get(f"{base}{path}").status_code == 404
+        assert requests.get(f"{base}{path}?password=wrong").status_code == 404
+        assert requests.get(f"{base}{path}?password=s3cret").status_code == 200
+    shares = admin.get(f"{suite.url}/data/playlists/{world['playlist']['id']}/share").json()
+    assert {s["has_password"] for s in shares} == {True, False}
+
+
 def test_bad_input_gets_zou_4xx(suite, world):
     base = f"{suite.url}/shared/playlists/{world['token']}"
     gid = _guest(suite, world["token"], first_name="Carl")["id"]

@@ -1121,9 +1121,17 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                     raise Invalid("Validation error.", {"data": {"errors": [
                         {"field": "can_comment", "message": "Input should be a valid boolean"}]}})
                 link.can_comment = body["can_comment"]
+            if body.get("password"):
+                if not isinstance(body["password"], str):
+                    raise Invalid("Validation error.", {"data": {"errors": [
+                        {"field": "password", "message": "Input should be a valid string"}]}})
+                from .shared import hash_password
+
+                link.password_hash = hash_password(body["password"])
             s.add(link)
             s.flush()
-            doc = {**row_dict(link, hidden=("password_hash",), type_name="PlaylistShare")}
+            doc = {**row_dict(link, hidden=("password_hash",), type_name="PlaylistShare"),
+                   "has_password": bool(link.password_hash)}
             self.store.emit(s, "playlist:share", {"playlist_id": pl.id}, project_id=pl.project_id,
                             record={"id": link.id, "playlist_id": pl.id})
             return doc
@@ -1133,7 +1141,8 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
         with self.store.session() as s:
             pl = self._playlist(s, playlist_id)
             self._check_playlist_write(s, pl.project_id)
-            return [row_dict(li, hidden=("password_hash",), type_name="PlaylistShare") for li in
+            return [{**row_dict(li, hidden=("password_hash",), type_name="PlaylistShare"),
+                     "has_password": bool(li.password_hash)} for li in
                     s.scalars(select(SharedLink).where(SharedLink.playlist_id == pl.id))]
 
     @rpc(**expected)
@@ -1160,12 +1169,15 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
     @rpc(**expected)
     def shared_playlist(self, token, query=None, body=None):
         with self.store.session() as s:
-            return self._pl_full(s, self._shared(s, token))
+            pl = self._shared(s, token)
+            self._check_share_password(s, token, query)
+            return self._pl_full(s, pl)
 
     @rpc(**expected)
     def shared_context(self, token, query=None, body=None):
         with self.store.session() as s:
             pl = self._shared(s, token)
+            self._check_share_password(s, token, query)
             proj = s.get(ProjectRef, pl.project_id)
             return {"playlist": self._pl_summary(pl),
                     "project": {"id": pl.project_id, "name": proj.name if proj else None,

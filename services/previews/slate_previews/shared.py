@@ -99,6 +99,35 @@ def _remote_kind(exc) -> str:
     return type(exc).__name__
 
 
+# Share-link passwords: scrypt (stdlib), salted; only the hash is stored.
+_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+
+
+def hash_password(password: str) -> str:
+    import hashlib
+    import os
+
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def password_matches(stored: str | None, given) -> bool:
+    import hashlib
+    import hmac
+
+    if not stored:
+        return True
+    if not isinstance(given, str) or not given:
+        return False
+    try:
+        _, salt, digest = stored.split("$")
+        got = hashlib.scrypt(given.encode(), salt=bytes.fromhex(salt), dklen=32, **_SCRYPT)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
 class SharedMixin:
     # ------------------------------------------------------------ the link
     def _link(self, s, token) -> tuple[SharedLink, Playlist]:
@@ -111,6 +140,13 @@ class SharedMixin:
         if pl is None:
             raise NotFound(ZOU_404)
         return link, pl
+
+    def _check_share_password(self, s, token, query) -> None:
+        """Zou asks a protected link's password (``?password=``) on the
+        playlist, its context and its comments; a wrong one is a 404."""
+        link = s.scalars(select(SharedLink).where(SharedLink.token == str(token))).first()
+        if link is not None and not password_matches(link.password_hash, (query or {}).get("password")):
+            raise NotFound(ZOU_404)
 
     def _positioned(self, s, pl: Playlist) -> list[PreviewFile]:
         ids = []
@@ -183,6 +219,7 @@ class SharedMixin:
     def shared_comments(self, token, query=None, body=None):
         with self.store.session() as s:
             _, pl = self._link(s, token)
+            self._check_share_password(s, token, query)
             task_ids = self._shared_task_ids(s, pl)
         return self.rpc_out.call("tasks", "shared_task_comments", task_ids=task_ids, timeout=10) if task_ids else []
 
@@ -190,6 +227,7 @@ class SharedMixin:
     def shared_post_comment(self, token, query=None, body=None):
         with self.store.session() as s:
             link, pl = self._link(s, token)
+            self._check_share_password(s, token, query)
             self._can_comment(link)
             data = _validate(body, {"guest_id": ("uuid", True, None), "task_id": ("uuid", True, None),
                                     "task_status_id": ("uuid", True, None), "text": ("str", False, ""),

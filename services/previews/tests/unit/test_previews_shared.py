@@ -39,3 +39,12 @@ def test_attachment_names_lose_paths_and_markup():
     assert shared._file_name("C:\\x\\..\\<evil>.txt") == "evil.txt"
     assert shared._file_name(None) == "file"
     assert shared._mimetype("notes.txt") == "text/plain"
+
+
+def test_share_passwords_are_salted_hashes_checked_in_constant_time():
+    stored = shared.hash_password("s3cret")
+    assert "s3cret" not in stored and stored != shared.hash_password("s3cret")
+    assert shared.password_matches(stored, "s3cret")
+    assert not shared.password_matches(stored, "S3cret") and not shared.password_matches(stored, None)
+    assert shared.password_matches(None, None)  # an unprotected link
+    assert not shared.password_matches("garbage", "s3cret")
