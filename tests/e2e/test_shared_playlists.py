@@ -179,6 +179,20 @@ def test_guest_comments_attaches_annotates_and_downloads(suite, admin, world, ev
     assert gid not in [p["id"] for p in r.json()["persons"]]  # not the studio's people, as Zou
 
     assert requests.get(f"{base}/comments").json() == []  # the team's comment is not for the client
+    project_id = world["project"]["id"]
+    r = admin.post(f"{suite.url}/data/projects/{project_id}/settings/task-status",
+                   json={"task_status_id": world["allowed"]["id"]})
+    assert r.status_code in (200, 201), r.text
+
+    def context_statuses():
+        doc = requests.get(f"{base}/context").json()
+        return doc if world["allowed"]["id"] in [st["id"] for st in doc["task_statuses"]] else None
+
+    context = _wait(context_statuses, what="project status in the shared context")  # via the tasks projection
+    assert context["project"]["id"] == project_id and context["project"]["team"] == []
+    status = next(st for st in context["task_statuses"] if st["id"] == world["allowed"]["id"])
+    assert status["is_client_allowed"] is True
+    assert set(status) == {"id", "name", "short_name", "color", "is_client_allowed", "is_default", "for_concept"}
 
     r = requests.post(f"{base}/comments", json={"guest_id": gid, "task_id": task_id,
                                                  "task_status_id": world["allowed"]["id"], "text": "Nice lamp"})

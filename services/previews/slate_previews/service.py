@@ -1179,9 +1179,20 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
             pl = self._shared(s, token)
             self._check_share_password(s, token, query)
             proj = s.get(ProjectRef, pl.project_id)
-            return {"playlist": self._pl_summary(pl),
-                    "project": {"id": pl.project_id, "name": proj.name if proj else None,
-                                "fps": proj.fps if proj else None, "resolution": proj.resolution if proj else None}}
+            summary = self._pl_summary(pl)
+            project = {"id": pl.project_id, "name": proj.name if proj else None, "fps": proj.fps if proj else None,
+                       "ratio": None, "resolution": proj.resolution if proj else None, "team": []}
+        # Zou's shape (project line, task types, task statuses); the guest
+        # picks its comment's status among those flagged is_client_allowed.
+        doc = {"project": project, "task_types": [], "task_statuses": []}
+        try:
+            parts = self.rpc_out.call("tasks", "shared_project_context", project_id=project["id"], timeout=10)
+            project.update({k: v for k, v in (parts.get("project") or {}).items() if v is not None})
+            doc["task_types"], doc["task_statuses"] = parts["task_types"], parts["task_statuses"]
+        except Exception:  # noqa: BLE001 - tasks down: the page still plays, without statuses
+            log.warning("shared context: tasks unavailable for project %s", project["id"])
+        doc["playlist"] = summary
+        return doc
 
     @rpc(**expected)
     def shared_preview_file(self, token, preview_file_id, query=None, body=None):

@@ -930,3 +930,27 @@ class GuestCommentsMixin:
             if not (c.for_client or self._is_guest(s.get(ProjPerson, c.person_id))):
                 raise NotFound("Attachment not found")
             return {"key": a.storage_key, "name": a.name, "mimetype": a.mimetype, "size": a.size}
+
+    @rpc(**expected)
+    def shared_project_context(self, project_id):
+        """What the page of a share link needs of its project (Zou's shared
+        context): the project line, its task types and its task statuses
+        (with ``is_client_allowed``: what a guest may set)."""
+        with self.store.session() as s:
+            project = s.get(ProjProject, valid_uuid(project_id, "project id"))
+            record = (project.record or {}) if project is not None else {}
+            tt_ids = [t for t in record.get("task_types") or [] if isinstance(t, str)]
+            ts_ids = [t for t in record.get("task_statuses") or [] if isinstance(t, str)]
+            types = list(s.scalars(select(TaskType).where(TaskType.id.in_(tt_ids)))) if tt_ids else []
+            statuses = list(s.scalars(select(TaskStatus).where(TaskStatus.id.in_(ts_ids)))) if ts_ids else []
+            return {
+                "project": {"id": project_id, "name": record.get("name") or (project.name if project else None),
+                            "fps": record.get("fps"), "ratio": record.get("ratio"),
+                            "resolution": record.get("resolution"), "team": []},
+                "task_types": [{"id": t.id, "name": t.name, "color": t.color, "for_entity": t.for_entity}
+                               for t in sorted(types, key=lambda t: tt_ids.index(t.id))],
+                "task_statuses": [{"id": st.id, "name": st.name, "short_name": st.short_name, "color": st.color,
+                                   "is_client_allowed": bool(st.is_client_allowed), "is_default": bool(st.is_default),
+                                   "for_concept": bool(st.for_concept)}
+                                  for st in sorted(statuses, key=lambda st: ts_ids.index(st.id))],
+            }
