@@ -46,6 +46,7 @@ from slatekit import config, db, logs  # noqa: E402
 from slatekit.events import EVENTS_EXCHANGE  # noqa: E402
 from slatekit.rpc_client import RpcPool  # noqa: E402
 from sqlalchemy import select  # noqa: E402
+from sqlalchemy.exc import OperationalError, SQLAlchemyError  # noqa: E402
 
 from . import domain  # noqa: E402
 from .models import ProjectMember  # noqa: E402
@@ -281,9 +282,16 @@ class Stream:
     RECENT_SECONDS = 60.0
 
     def projects_of(self, person_id: str) -> list[str]:
-        with self.engine.connect() as conn:
-            projects = {r[0] for r in conn.execute(
-                select(ProjectMember.project_id).where(ProjectMember.person_id == person_id))}
+        for delay in (0.3, 1.0, None):  # a busy database (no free connection) is often busy for a moment
+            try:
+                with self.engine.connect() as conn:
+                    projects = {r[0] for r in conn.execute(
+                        select(ProjectMember.project_id).where(ProjectMember.person_id == person_id))}
+                break
+            except OperationalError:
+                if delay is None:
+                    raise
+                eventlet.sleep(delay)
         now = time.monotonic()
         for (pid, project_id), (member, seen) in list(self.recent_membership.items()):
             if now - seen > self.RECENT_SECONDS:
@@ -319,7 +327,13 @@ class Stream:
                 raise
             self.local[sid] = who
             sio.save_session(sid, who, namespace=NAMESPACE)
-            self.place(sid, who)
+            try:
+                self.place(sid, who)
+            except SQLAlchemyError:
+                # Answer the client (it retries) instead of leaving its connect unanswered.
+                self.local.pop(sid, None)
+                log.warning("socket refused: the database is unavailable")
+                raise ConnectionRefusedError("The event stream is unavailable, please retry") from None
             self.stats["connections"] += 1
             log.info("socket connected", extra={"person_id": who["user_id"]})
 
