@@ -29,7 +29,7 @@ client, answering the server's pings) spread over ``--client-procs``
 processes; the AMQP probe is a process of its own; the driver runs in the
 main process. Each python-socketio ``Client`` costs a thread and a full
 packet decoder, and 50 of them in one interpreter measured the GIL rather
-than the server (see docs/adr/0010).
+than the server (see docs/adr/0011).
 
     python bench/bench_events.py --mode outbox --seconds 8      # private suite (test DB + vhost)
     python bench/bench_events.py --mode comments --seconds 8
@@ -421,6 +421,7 @@ class CommentDriver:
         self.sent: dict[str, float] = {}
         self.answered: dict[str, float] = {}
         self.errors = 0
+        self.first_error = None
         self.lock = threading.Lock()
 
     def session(self):
@@ -435,19 +436,21 @@ class CommentDriver:
         try:
             r = self.session().post(f"{self.base}/actions/tasks/{self.tasks[i % len(self.tasks)]}/comment",
                                     json={"task_status_id": self.status_id, "comment": f"bench {i}"}, timeout=60)
-        except requests.RequestException:
-            r = None
+            failure = None if r.status_code in (200, 201) else f"HTTP {r.status_code} {r.text[:200]}"
+        except requests.RequestException as exc:
+            r, failure = None, repr(exc)[:200]
         t1 = time.time()
         with self.lock:
-            if r is None or r.status_code not in (200, 201):
+            if failure:
                 self.errors += 1
+                self.first_error = self.first_error or failure
                 return
             cid = r.json()["id"]
             self.sent[cid] = t0
             self.answered[cid] = t1
 
     def reset(self):
-        self.sent, self.answered, self.errors = {}, {}, 0
+        self.sent, self.answered, self.errors, self.first_error = {}, {}, 0, None
 
     def expected(self):
         return set(self.sent)
@@ -458,17 +461,25 @@ class OutboxDriver:
     transaction, as ``StoreHandle.emit`` writes them (row + NOTIFY at commit)."""
 
     name = TICK
+    workers = 8
 
     def __init__(self, database_url: str | None):
         import eventlet  # noqa: F401 - slatekit imports it
         from slatekit import db
         from slatekit.events import envelope
         from slatekit.store import outbox_tables, write_outbox
-        from sqlalchemy import MetaData
+        from sqlalchemy import MetaData, create_engine, text
 
         if database_url:
             os.environ["DATABASE_URL"] = database_url
-        self.engine = db.engine_for("tasks")
+        # Its own small pool, opened before the run: the shared PostgreSQL has
+        # few free slots, and a commit takes a few ms (8 in flight is plenty).
+        self.engine = create_engine(db.service_url("tasks"), pool_size=self.workers, max_overflow=0,
+                                    connect_args={"options": "-csearch_path=tasks,public", "connect_timeout": 5})
+        conns = [self.engine.connect() for _ in range(self.workers)]
+        for c in conns:
+            c.execute(text("SELECT 1"))
+            c.close()
         self.outbox, _ = outbox_tables(MetaData())
         self.envelope, self.write = envelope, write_outbox
         self.project_id = str(uuid.uuid4())
@@ -583,7 +594,7 @@ def run_rate(driver, rate, seconds, clients, probe, stream_url=None, workers=Non
         pids[probe.proc.pid] = "bench-probe"
     pids[os.getpid()] = "bench-driver"
     cpu0, wall0 = cpu_seconds(pids), time.monotonic()
-    workers = workers or min(64, max(8, rate // 4))
+    workers = workers or getattr(driver, "workers", None) or min(64, max(8, rate // 4))
     total, elapsed, late = paced(rate, seconds, workers, driver)
     expected = driver.expected()
     ref = getattr(driver, "sent", None) if isinstance(driver, CommentDriver) else None
@@ -637,7 +648,8 @@ def print_table(label, rows):
               f"{a.get('max_ms')!s:>8} {str(a.get('received')) + '/' + str(a.get('expected')):>11}")
         if r.get("cpu"):
             print(f"{'':>12} cpu ms/event: " + ", ".join(f"{k} {v['ms_per_event']}" for k, v in r["cpu"].items())
-                  + f" (load {r['loadavg_1m']:.1f}; driver errors {r['errors']})")
+                  + f" (load {r['loadavg_1m']:.1f}; driver errors {r['errors']})"
+                  + (f"; first: {r['first_error']}" if r.get("first_error") else ""))
         if "req_p50_ms" in s:
             print(f"{'':>5} {'':>6} from request sent: sio p50 {s['req_p50_ms']} p99 {s['req_p99_ms']} "
                   f"max {s['req_max_ms']}" + (f"; amqp p50 {a.get('req_p50_ms')} p99 {a.get('req_p99_ms')}" if a else ""))

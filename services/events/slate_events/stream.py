@@ -30,6 +30,7 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import deque  # noqa: E402
@@ -108,7 +109,7 @@ class _CoalescingWebSocket:
     batch are packed one by one and written with one ``sendall`` when the
     writer comes back for more (``flush``), instead of one write per frame.
     At 200 events/s to 50 sockets the per-frame write was the stream's
-    largest cost (docs/adr/0010)."""
+    largest cost (docs/adr/0011)."""
 
     def __init__(self, ws):
         self._ws = ws
@@ -618,6 +619,9 @@ def main() -> None:
     stream = Stream()
     stream.start_feeds()
     listener = eventlet.listen((host, port))
+    # Accepted sockets inherit it (Linux): no Nagle wait behind the client's
+    # delayed ACK between two small websocket frames of a live stream.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def stop(signum, frame):
         # Clients reconnect (to another replica) and replay what they missed

@@ -14,7 +14,6 @@ import eventlet
 import eventlet.wsgi
 import pytest
 import socketio
-
 from slate_events import stream  # noqa: F401 - installs the stream's Engine.IO socket class
 
 
