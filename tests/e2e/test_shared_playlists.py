@@ -179,6 +179,13 @@ def test_guest_comments_attaches_annotates_and_downloads(suite, admin, world, ev
     assert gid not in [p["id"] for p in r.json()["persons"]]  # not the studio's people, as Zou
 
     assert requests.get(f"{base}/comments").json() == []  # the team's comment is not for the client
+    shared = requests.get(base).json()
+    assert shared["project_name"] == world["project"]["name"]
+    [shot] = shared["shots"]
+    assert shot["id"] == world["asset"]["id"] and shot["preview_file_id"] == pf_id and shot["preview_files"] == {}
+    assert shot["preview_file_task_id"] == task_id and shot["preview_file_previews"] == []
+    assert shot["name"] == world["asset"]["name"]
+    assert shot["preview_file_task_type"]["id"] == world["task_type"]["id"]
     project_id = world["project"]["id"]
     r = admin.post(f"{suite.url}/data/projects/{project_id}/settings/task-status",
                    json={"task_status_id": world["allowed"]["id"]})

@@ -1171,7 +1171,7 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
         with self.store.session() as s:
             pl = self._shared(s, token)
             self._check_share_password(s, token, query)
-            return self._pl_full(s, pl)
+            return self._shared_playlist_doc(s, pl)
 
     @rpc(**expected)
     def shared_context(self, token, query=None, body=None):

@@ -174,6 +174,47 @@ class SharedMixin:
                 return pf
         raise Forbidden(ZOU_403)
 
+    def _shared_playlist_doc(self, s, pl: Playlist) -> dict:
+        """The playlist as a link shares it (Zou's enrichment): each shot
+        with its entity ``id``, ``name`` and ``parent_name``, the positioned
+        preview's annotations and the other positions of its revision, task
+        type and status colour; the project's name and fps inlined; the
+        revision switcher's lists emptied (a link shares one revision)."""
+        doc = self._pl_full(s, pl)
+        ref = s.get(ProjectRef, pl.project_id) if pl.project_id else None
+        doc["project_fps"] = ref.fps if ref is not None else None
+        doc["project_name"] = ref.name if ref is not None else None
+        positioned = {pf.id: pf for pf in self._positioned(s, pl)}
+        siblings: dict = {}
+        if positioned:
+            keys = {(pf.task_id, pf.revision) for pf in positioned.values()}
+            for other in s.scalars(select(PreviewFile).where(
+                    PreviewFile.task_id.in_({k[0] for k in keys})).order_by(PreviewFile.position)):
+                if (other.task_id, other.revision) in keys:
+                    siblings.setdefault((other.task_id, other.revision), []).append(other)
+        task_ids = sorted({pf.task_id for pf in positioned.values() if pf.task_id})
+        info = {}
+        if task_ids:
+            try:
+                info = self.rpc_out.call("tasks", "shared_shots_info", task_ids=task_ids, timeout=10) or {}
+            except Exception:  # noqa: BLE001 - names are a nicety; the player still plays
+                info = {}
+        for shot in doc.get("shots") or []:
+            if shot.get("entity_id"):
+                shot["id"] = shot["entity_id"]  # Zou: a shared shot's id is its entity's
+            shot["preview_files"] = {}
+            pf = positioned.get(shot.get("preview_file_id"))
+            if pf is None:
+                continue
+            shot["preview_file_annotations"] = pf.annotations
+            shot["preview_file_previews"] = [
+                {"id": o.id, "revision": o.revision, "position": o.position, "extension": o.extension,
+                 "status": o.status, "width": o.width, "height": o.height, "duration": o.duration,
+                 "task_id": o.task_id, "annotations": o.annotations}
+                for o in siblings.get((pf.task_id, pf.revision), []) if o.id != pf.id]
+            shot.update(info.get(pf.task_id) or {})
+        return doc
+
     def _guest_of(self, link: SharedLink, guest_id, message: str) -> dict:
         """The guest, when it was created from this link; else Zou's bare 403."""
         try:

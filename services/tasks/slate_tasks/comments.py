@@ -954,3 +954,43 @@ class GuestCommentsMixin:
                                    "for_concept": bool(st.for_concept)}
                                   for st in sorted(statuses, key=lambda st: ts_ids.index(st.id))],
             }
+
+    @rpc(**expected)
+    def shared_shots_info(self, task_ids):
+        """Per task of a share link's playlist, what its page shows and
+        cannot look up (Zou's enrichment): entity name, parent name (the
+        sequence of a shot, the type of an asset), task type and status colour."""
+        ids = [t for t in (task_ids or []) if isinstance(t, str)]
+        if not ids:
+            return {}
+        shot_like = {"Shot", "Sequence", "Episode", "Edit", "Concept"}
+        with self.store.session() as s:
+            tasks = list(s.scalars(select(Task).where(Task.id.in_(ids))))
+            entities = {e.id: e for e in s.scalars(select(ProjEntity).where(
+                ProjEntity.id.in_({t.entity_id for t in tasks if t.entity_id})))}
+            parents = {e.id: e.name for e in s.scalars(select(ProjEntity).where(
+                ProjEntity.id.in_({e.parent_id for e in entities.values() if e.parent_id})))}
+            etypes = {e.id: e.name for e in s.scalars(select(ProjEntityType))}
+            ttypes = {t.id: t for t in s.scalars(select(TaskType).where(
+                TaskType.id.in_({t.task_type_id for t in tasks})))}
+            statuses = {st.id: st for st in s.scalars(select(TaskStatus).where(
+                TaskStatus.id.in_({t.task_status_id for t in tasks})))}
+            out = {}
+            for t in tasks:
+                e = entities.get(t.entity_id)
+                info = {}
+                if e is not None:
+                    type_name = e.type_name if e.type_name in shot_like else (
+                        etypes.get(e.entity_type_id) or e.type_name or "")
+                    info["name"] = e.name
+                    info["parent_name"] = parents.get(e.parent_id, "") if type_name in shot_like else type_name
+                tt = ttypes.get(t.task_type_id)
+                if tt is not None:
+                    info["preview_file_task_type"] = {"id": tt.id, "name": tt.name, "color": tt.color,
+                                                      "for_entity": tt.for_entity}
+                    info["preview_file_task_type_name"] = tt.name
+                st = statuses.get(t.task_status_id)
+                if st is not None and st.color:
+                    info["task_status_color"] = st.color
+                out[t.id] = info
+            return out
