@@ -234,6 +234,14 @@ def test_guest_comments_attaches_annotates_and_downloads(suite, admin, world, ev
     got = requests.get(f"{base}/attachment-files/{att['id']}/file/notes.txt")
     assert got.status_code == 200 and got.content == b"more light please"
     assert got.headers["Content-Disposition"].startswith("attachment")
+    r = requests.post(f"{base}/comments/{cid}/attachments?guest_id={gid}",
+                      files={"file": ("x.html", b"<script>alert(1)</script>", "text/html")})
+    assert r.status_code == 201, r.text
+    html = next(a for a in r.json()["attachment_files"] if a["name"] == "x.html")
+    got = requests.get(f"{base}/attachment-files/{html['id']}/file/x.html")
+    assert got.headers["Content-Type"] == "application/octet-stream"
+    assert got.headers["Content-Disposition"].startswith("attachment") and got.headers["X-Content-Type-Options"] == "nosniff"
+    assert requests.delete(f"{base}/comments/{cid}/attachments/{html['id']}", json={"guest_id": gid}).status_code == 204
 
     r = requests.put(f"{base}/annotations", json={
         "guest_id": gid, "preview_file_id": pf_id,

@@ -366,7 +366,9 @@ class SharedMixin:
             if _remote_kind(exc) in ("NotFound", "Invalid"):
                 raise NotFound(ZOU_404) from None
             raise
-        mimetype = att.get("mimetype") or "application/octet-stream"
+        mimetype = (att.get("mimetype") or "").split(";")[0].strip().lower()
+        if not re.match(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", mimetype) or mimetype in ("text/html", "image/svg+xml"):
+            mimetype = "application/octet-stream"  # the uploader's word: nothing that renders in our origin
         return {"key": att["key"], "content_type": mimetype, "filename": att.get("name") or "attachment",
                 "attachment": mimetype not in INLINE_MIMETYPES}
 
