@@ -296,7 +296,11 @@ def test_guest_is_refused_outside_its_link_and_on_data_routes(suite, admin, worl
     r = requests.get(f"{suite.url}/data/projects", headers={"Authorization": f"Bearer {forged}"})
     assert r.status_code == 401
 
-    # A guest of one link is nobody on another link's playlist.
+    # A guest of one link is nobody on another link's playlist: naming it
+    # there gets a new guest (as Zou), and its writes are refused.
+    r = requests.post(f"{suite.url}/shared/playlists/{token}/guest", json={"guest_id": other_gid, "first_name": "Eve"})
+    assert r.status_code == 201 and r.json()["id"] != other_gid
+    assert r.json()["data"]["share_link_id"] == world["link"]["id"]
     body = {"guest_id": other_gid, "task_id": world["task"]["id"], "task_status_id": world["allowed"]["id"]}
     r = requests.post(f"{suite.url}/shared/playlists/{token}/comments", json=body)
     assert r.status_code == 403 and r.json() == {"error": "Guest not part of this shared playlist"}
