@@ -14,6 +14,7 @@ import time
 import uuid
 
 import pytest
+import socketio
 from slatekit.events import envelope
 from slatekit.testing import wait_until
 
@@ -45,6 +46,19 @@ def replay(session, suite, cursor, project_id):
         seen_cursor = page[-1]["occurred_at"]
 
 
+def connect(suite, session, transports):
+    """A client coming online retries until the stream takes it (a busy
+    database makes the stream refuse a connection with "please retry")."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return Listener(suite.url, token=token_of(session), transports=transports)
+        except socketio.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
 @pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
 def test_f11_offline_client_replays_what_it_missed_without_gap_or_duplicate(suite, admin, transports):
     manager = suite.make_person(admin, role="manager")
@@ -56,7 +70,7 @@ def test_f11_offline_client_replays_what_it_missed_without_gap_or_duplicate(suit
     def ev(i, pid=project):
         return envelope("asset:update", {"asset_id": str(uuid.uuid4()), "i": i}, source="t", project_id=pid)
 
-    client = Listener(suite.url, token=token_of(s_manager), transports=transports)
+    client = connect(suite, s_manager, transports)
     before = [ev(i) for i in range(20)]
     publish(uri, *before)
     wait_until(lambda: len(client.of("asset:update")) == 20, timeout=20, what="live events")
@@ -68,7 +82,7 @@ def test_f11_offline_client_replays_what_it_missed_without_gap_or_duplicate(suit
     wait_until(lambda: len(replay(s_manager, suite, before[0]["occurred_at"][:19], project)) >= 20 + OFFLINE_EVENTS - 1,
                timeout=60, what="log caught up")
     # Back online: live again first (so nothing falls between), then replay.
-    client = Listener(suite.url, token=token_of(s_manager), transports=transports)
+    client = connect(suite, s_manager, transports)
     during = [ev(1000 + i) for i in range(10)]
     publish(uri, *during)
     wait_until(lambda: len(client.of("asset:update")) == 10, timeout=20, what="live after reconnect")

@@ -25,6 +25,7 @@ import eventlet
 
 eventlet.monkey_patch()  # noqa: E402
 
+import contextlib  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -281,6 +282,7 @@ class Stream:
         return {"user_id": claims["sub"], "role": principal.get("role") or "user"}
 
     RECENT_SECONDS = 60.0
+    YIELD_EVERY_SECONDS = 0.005
 
     def projects_of(self, person_id: str) -> list[str]:
         for delay in (0.3, 1.0, None):  # a busy database (no free connection) is often busy for a moment
@@ -353,9 +355,10 @@ class Stream:
             if who is None:
                 return
             sio.enter_room(sid, f"review:{room_id}", namespace=NAMESPACE)
-            room = self._room(room_id)
-            self._save_room(room_id, room)
-            self._people_updated(room_id, room["people"])
+            with self._room_lock(room_id):
+                room = self._room(room_id)
+                self._save_room(room_id, room)
+                self._people_updated(room_id, room["people"])
 
         @sio.on("preview-room:close-playlist", namespace=NAMESPACE)
         def close_playlist(sid, data):
@@ -369,14 +372,15 @@ class Stream:
             if who is None:
                 return
             sio.enter_room(sid, f"review:{room_id}", namespace=NAMESPACE)
-            room = self._room(room_id)
-            if not room["people"]:
-                self._apply_status(room, data)
-            if who["user_id"] not in room["people"]:
-                room["people"].append(who["user_id"])
-            room["playlist_id"] = room_id
-            self._save_room(room_id, room)
-            self._people_updated(room_id, room["people"])
+            with self._room_lock(room_id):
+                room = self._room(room_id)
+                if not room["people"]:
+                    self._apply_status(room, data)
+                if who["user_id"] not in room["people"]:
+                    room["people"].append(who["user_id"])
+                room["playlist_id"] = room_id
+                self._save_room(room_id, room)
+                self._people_updated(room_id, room["people"])
             sio.emit("preview-room:room-updated", room, room=f"review:{room_id}", namespace=NAMESPACE)
 
         @sio.on("preview-room:leave", namespace=NAMESPACE)
@@ -390,8 +394,9 @@ class Stream:
             who, room_id = self._review_args(sid, data)
             if who is None:
                 return
-            room = self._apply_status(self._room(room_id), data)
-            self._save_room(room_id, room)
+            with self._room_lock(room_id):
+                room = self._apply_status(self._room(room_id), data)
+                self._save_room(room_id, room)
             sio.emit("preview-room:room-updated", {"only_newcomer": only_newcomer, **room},
                      room=f"review:{room_id}", namespace=NAMESPACE)
 
@@ -458,10 +463,30 @@ class Stream:
                       room=f"review:{room_id}", namespace=NAMESPACE)
 
     def _leave_review(self, room_id: str, user_id: str) -> None:
-        room = self._room(room_id)
-        room["people"] = [p for p in room["people"] if p != user_id]
-        self._save_room(room_id, room)
-        self._people_updated(room_id, room["people"])
+        with self._room_lock(room_id):
+            room = self._room(room_id)
+            room["people"] = [p for p in room["people"] if p != user_id]
+            self._save_room(room_id, room)
+            self._people_updated(room_id, room["people"])
+
+    @contextlib.contextmanager
+    def _room_lock(self, room_id: str):
+        """A room's state is read, changed and written back to Redis: one change
+        at a time per room across replicas, or two people joining at once
+        would each write a room holding only themselves."""
+        lock = self.redis.lock(f"slate:review-room-lock:{room_id}", timeout=5, blocking_timeout=3)
+        try:
+            held = lock.acquire()
+        except redis.RedisError:
+            held = False  # Redis down: the state is not saved either
+        try:
+            yield
+        finally:
+            if held:
+                try:
+                    lock.release()
+                except redis.RedisError:
+                    pass
 
     # ---------------------------------------------------------------- feeds
     def emit_event(self, event: dict) -> None:
@@ -549,6 +574,8 @@ class Stream:
                     queue = queue_factory()(channel)
                     queue.declare()
 
+                    last_yield = [time.monotonic()]
+
                     def on_message(body, message):
                         try:
                             event = body if isinstance(body, dict) else json.loads(body)
@@ -556,6 +583,12 @@ class Stream:
                         except Exception:  # noqa: BLE001 - one bad event must not stop the stream
                             log.exception("stream could not relay an event")
                         message.ack()
+                        # With a backlog the feed never blocks on its socket, so the
+                        # sockets' writers would wait for the whole backlog: let them
+                        # write every few ms (they send what they have in one write).
+                        if time.monotonic() - last_yield[0] > self.YIELD_EVERY_SECONDS:
+                            eventlet.sleep(0)
+                            last_yield[0] = time.monotonic()
 
                     with conn.Consumer(queues=[queue], callbacks=[on_message], accept=["json"], prefetch_count=200):
                         self.ready = True
