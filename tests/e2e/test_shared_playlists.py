@@ -467,3 +467,14 @@ def test_invite_mails_the_share_link(suite, admin, world, smtp):
     assert r.status_code == 404
     user = suite.make_person(admin, role="user")
     assert suite.login(user["email"], "secret-pass-1").post(url, json={"emails": ["a@example.com"]}).status_code == 403
+
+
+def test_notify_clients_mails_clients_who_enabled_mail(suite, admin, world, smtp):
+    client = suite.make_person(admin, role="client", notifications_enabled=True)
+    r = admin.post(f"{suite.url}/data/projects/{world['project']['id']}/team", json={"person_id": client["id"]})
+    assert r.status_code in (200, 201), r.text
+    r = admin.post(f"{suite.url}/data/playlists/{world['playlist']['id']}/notify-clients", json={})
+    assert r.status_code == 200, r.text
+    mails = _wait(lambda: [m for m in smtp.messages if client["email"].lower() in [x.lower() for x in m["rcpt"]]],
+                  what="playlist-ready mail")
+    assert "playlist" in mails[0]["data"].lower()
