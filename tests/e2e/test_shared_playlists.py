@@ -20,7 +20,7 @@ import jwt
 import pytest
 import requests
 
-from tests.e2e.media_helpers import gazu_world, make_png
+from tests.e2e.media_helpers import gazu_world, make_png, png_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -242,6 +242,12 @@ def test_guest_comments_attaches_annotates_and_downloads(suite, admin, world, ev
     assert got.headers["Content-Type"] == "application/octet-stream"
     assert got.headers["Content-Disposition"].startswith("attachment") and got.headers["X-Content-Type-Options"] == "nosniff"
     assert requests.delete(f"{base}/comments/{cid}/attachments/{html['id']}", json={"guest_id": gid}).status_code == 204
+    r = requests.post(f"{base}/comments/{cid}/attachments?guest_id={gid}",
+                      files={"file": ("ref.png", png_bytes(), "image/png")})
+    png = next(a for a in r.json()["attachment_files"] if a["name"] == "ref.png")
+    got = requests.get(f"{base}/attachment-files/{png['id']}/file/ref.png")
+    assert got.headers["Content-Type"] == "image/png" and got.headers["Content-Disposition"].startswith("attachment")
+    assert requests.delete(f"{base}/comments/{cid}/attachments/{png['id']}", json={"guest_id": gid}).status_code == 204
 
     r = requests.put(f"{base}/annotations", json={
         "guest_id": gid, "preview_file_id": pf_id,
@@ -346,8 +352,6 @@ def test_link_shows_client_comments_and_their_authors_avatars(suite, admin, worl
     author = team_comment["person_id"]
     avatar = f"{base}/pictures/thumbnails/persons/{author}.png"
     assert requests.get(avatar).status_code == 404  # shown, but no avatar yet
-    from tests.e2e.media_helpers import png_bytes
-
     r = admin.post(f"{suite.url}/pictures/thumbnails/persons/{author}", files={"file": ("a.png", png_bytes(), "image/png")})
     assert r.status_code == 201, r.text
     r = requests.get(avatar)

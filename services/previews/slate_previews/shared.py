@@ -45,9 +45,6 @@ ALLOWED_EXTENSIONS = frozenset({
     "jpe", "jpeg", "jpg", "png", "ae", "ai", "blend", "clip", "comp", "diff", "exr", "fbx", "fla", "flv", "gif",
     "glb", "gltf", "hip", "kra", "ma", "mb", "md", "mp3", "obj", "pdf", "psd", "psb", "rar", "rev", "riv", "sai",
     "sai2", "sbbkp", "svg", "swf", "tvpp", "wav", "zip"})
-# Attachments served inline through a share link: safe rasters only (the
-# mimetype is the uploader's word; anything else is downloaded).
-INLINE_MIMETYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MISSING = object()
 
@@ -369,8 +366,10 @@ class SharedMixin:
         mimetype = (att.get("mimetype") or "").split(";")[0].strip().lower()
         if not re.match(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$", mimetype) or mimetype in ("text/html", "image/svg+xml"):
             mimetype = "application/octet-stream"  # the uploader's word: nothing that renders in our origin
+        # Always a download (issue 6, as /data/attachment-files): <img> tags
+        # ignore the disposition, so the shared page still shows pictures.
         return {"key": att["key"], "content_type": mimetype, "filename": att.get("name") or "attachment",
-                "attachment": mimetype not in INLINE_MIMETYPES}
+                "attachment": True}
 
     # ------------------------------------------------------------ annotations
     @rpc(**expected)
