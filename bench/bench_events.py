@@ -562,9 +562,10 @@ def cpu_seconds(pids: dict[int, str]) -> dict[str, float]:
 # --------------------------------------------------------------------------- one rate
 def summarize(pairs, expected_keys, n_sockets, ref=None):
     """pairs: per socket, list of (name, key, recv_ts, occurred_ts)."""
-    lat, lat_req, got = [], [], 0
+    lat, lat_req, got, per_socket = [], [], 0, []
     for events in pairs:
         seen = set()
+        mine = []
         for _name, key, recv, occ in events:
             if key not in expected_keys or key in seen:
                 continue
@@ -572,10 +573,14 @@ def summarize(pairs, expected_keys, n_sockets, ref=None):
             got += 1
             if occ is not None:
                 lat.append(recv - occ)
+                mine.append(recv - occ)
             if ref is not None and key in ref:
                 lat_req.append(recv - ref[key])
+        per_socket.append(pct(mine, 99))
     out = {"received": got, "expected": len(expected_keys) * n_sockets,
            "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "max_ms": pct(lat, 100)}
+    if n_sockets > 1:
+        out["per_socket_p99_ms"] = per_socket  # in client-process order: tells a slow client process apart
     if ref is not None:
         out.update({"req_p50_ms": pct(lat_req, 50), "req_p99_ms": pct(lat_req, 99), "req_max_ms": pct(lat_req, 100)})
     return out

@@ -576,7 +576,7 @@ class Stream:
 
                     last_yield = [time.monotonic()]
 
-                    def on_message(body, message):
+                    def on_message(body, message, last_yield=last_yield):
                         try:
                             event = body if isinstance(body, dict) else json.loads(body)
                             handler(event)
