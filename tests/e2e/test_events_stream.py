@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
+import time
 import uuid
 
 import gazu
@@ -355,3 +357,43 @@ def _ready(requests, url):
         return requests.get(url + "/readyz", timeout=2).ok
     except requests.RequestException:
         return False
+
+
+def test_long_polls_through_the_relay_never_take_all_the_gateway_threads(suite):
+    """Each long poll holds a gateway thread (up to the 25 s ping interval):
+    past half a worker's threads the relay answers 503 and the API still
+    answers at once."""
+    import requests
+
+    base = suite.url + "/socket.io/"
+    sids = []
+    for _ in range(40):  # 40 > the 2 × 16 threads of the suite's gateway
+        r = requests.get(base, params={"EIO": "4", "transport": "polling"}, timeout=10)
+        assert r.status_code == 200, r.text
+        sids.append(json.loads(r.text[1:])["sid"])
+    statuses: list[int] = []
+
+    def poll(sid):
+        try:
+            statuses.append(requests.get(base, params={"EIO": "4", "transport": "polling", "sid": sid},
+                                         timeout=40).status_code)
+        except requests.RequestException:
+            statuses.append(0)
+
+    pollers = [threading.Thread(target=poll, args=(sid,)) for sid in sids]
+    try:
+        for t in pollers:
+            t.start()
+        wait_until(lambda: statuses.count(503) >= 40 - 16, timeout=15, what="polls past the budget refused")
+        started = time.monotonic()
+        r = requests.get(suite.url + "/", timeout=10)
+        assert r.status_code == 200 and time.monotonic() - started < 3
+    finally:
+        for sid in sids:  # close the sessions: the held polls end
+            try:
+                requests.post(base, params={"EIO": "4", "transport": "polling", "sid": sid}, data="1", timeout=10)
+            except requests.RequestException:
+                pass
+        for t in pollers:
+            t.join(timeout=30)
+    assert set(statuses) <= {200, 503, 400}
