@@ -19,6 +19,7 @@ import gazu
 import jwt
 import pytest
 import requests
+from slatekit.testing import wait_until
 
 from tests.e2e.media_helpers import gazu_world, make_png, png_bytes
 
@@ -351,7 +352,10 @@ def test_link_shows_client_comments_and_their_authors_avatars(suite, admin, worl
     assert "For the client" in texts and "Internal only" not in texts
     author = team_comment["person_id"]
     avatar = f"{base}/pictures/thumbnails/persons/{author}.png"
-    assert requests.get(avatar).status_code == 404  # shown, but no avatar yet
+    # The author is the suite's admin: another test may have given it an avatar.
+    assert admin.delete(f"{suite.url}/actions/persons/{author}/clear-avatar").status_code == 204
+    assert wait_until(lambda: requests.get(avatar).status_code == 404, timeout=15,
+                      what="avatar cleared")  # shown, but no avatar yet
     r = admin.post(f"{suite.url}/pictures/thumbnails/persons/{author}", files={"file": ("a.png", png_bytes(), "image/png")})
     assert r.status_code == 201, r.text
     r = requests.get(avatar)
