@@ -222,15 +222,18 @@ def client_process(url: str, token: str, n: int, pipe) -> None:
 
 
 class ClientFleet:
-    def __init__(self, url: str, token: str, n: int, procs: int):
+    def __init__(self, urls, token: str, n: int, procs: int):
+        urls = [urls] if isinstance(urls, str) else list(urls)
+        procs = max(procs, len(urls))
         ctx = mp.get_context("spawn")
         self.n = n
         self.pipes, self.procs = [], []
         sizes = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
-        for size in sizes:
+        for i, size in enumerate(sizes):
             if not size:
                 continue
             parent, child = ctx.Pipe()
+            url = urls[i % len(urls)]  # client processes spread over the stream replicas
             p = ctx.Process(target=client_process, args=(url, token, size, child), daemon=True)
             p.start()
             self.pipes.append(parent)
@@ -472,6 +475,9 @@ class OutboxDriver:
 
         if database_url:
             os.environ["DATABASE_URL"] = database_url
+        from sqlalchemy.engine import make_url
+
+        self.database = make_url(db.admin_url()).database
         # Its own small pool, opened before the run: the shared PostgreSQL has
         # few free slots, and a commit takes a few ms (8 in flight is plenty).
         self.engine = create_engine(db.service_url("tasks"), pool_size=self.workers, max_overflow=0,
@@ -522,9 +528,10 @@ def _label(cmdline: list[str]) -> str | None:
     return None
 
 
-def suite_pids(amqp_uri: str | None) -> dict[int, str]:
+def suite_pids(amqp_uri: str | None, database: str | None = None) -> dict[int, str]:
     """Processes of the Slate under test: the ones whose environment holds its
-    AMQP URI (a private suite's vhost is unique). Empty if /proc says nothing."""
+    AMQP URI (a private suite's vhost is unique), the PostgreSQL backends of
+    its database and the broker (shared by everything on the box)."""
     pids: dict[int, str] = {}
     if not amqp_uri:
         return pids
@@ -533,6 +540,14 @@ def suite_pids(amqp_uri: str | None) -> dict[int, str]:
         if not entry.isdigit():
             continue
         try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                raw = f.read()
+            if database and raw.startswith(b"postgres: ") and f" {database} ".encode() in raw:
+                pids[int(entry)] = "postgres"
+                continue
+            if b"beam.smp" in raw.split(b"\0")[0]:
+                pids[int(entry)] = "rabbitmq(all)"
+                continue
             with open(f"/proc/{entry}/environ", "rb") as f:
                 if needle not in f.read().split(b"\0"):
                     continue
@@ -593,7 +608,7 @@ def run_rate(driver, rate, seconds, clients, probe, stream_url=None, workers=Non
     if probe is not None:
         probe.start()
     time.sleep(0.3)
-    pids = dict(suite_pids(amqp_uri))
+    pids = dict(suite_pids(amqp_uri, getattr(driver, "database", None)))
     pids.update({p.pid: "bench-clients" for p in clients.procs})
     if probe is not None:
         pids[probe.proc.pid] = "bench-probe"
@@ -661,7 +676,7 @@ def print_table(label, rows):
 
 
 # --------------------------------------------------------------------------- main
-def boot_suite():
+def boot_suite(replicas: int = 1):
     import eventlet  # noqa: F401 - the kit's RPC client expects it importable
     from slatekit.testing import make_test_env
 
@@ -684,6 +699,24 @@ def boot_suite():
     pool = RpcPool(env["AMQP_URI"])
     pool.call("auth", "set_password", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, {"role": "admin"}, timeout=30)
     pool.close()
+    suite.stream_urls = [suite.stream_url]
+    from tests.conftest import free_port
+
+    for k in range(1, replicas):
+        # More stream processes share the feed and, through KombuManager, each
+        # one's emits: each delivers to its own sockets (production scaling).
+        port = free_port()
+        suite._spawn(f"stream-{k}", [sys.executable, "-m", "slate_events.stream"], extra_env={"STREAM_PORT": str(port)})
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/readyz", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        suite.stream_urls.append(url)
     return suite, env, ADMIN_EMAIL, ADMIN_PASSWORD
 
 
@@ -710,6 +743,8 @@ def main():
     ap.add_argument("--zou-password", default=os.environ.get("ZOU_ADMIN_PASSWORD", "reference-admin-pass"))
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--client-procs", type=int, default=2)
+    ap.add_argument("--stream-replicas", type=int, default=1,
+                    help="private suite only: stream processes (clients spread over them)")
     ap.add_argument("--rates", default="50,200")
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--workers", type=int, default=0, help="driver threads (default: rate/4, 8..64)")
@@ -722,7 +757,7 @@ def main():
     try:
         if not args.no_slate:
             if not args.slate:
-                suite, env, args.email, args.password = boot_suite()
+                suite, env, args.email, args.password = boot_suite(args.stream_replicas)
                 args.slate, args.stream, args.amqp = suite.url, suite.stream_url, env["AMQP_URI"]
                 args.database_url = env["DATABASE_URL"]
             for u in (args.slate, args.stream):
@@ -730,14 +765,16 @@ def main():
             token = login(args.slate, args.email, args.password)
             driver = CommentDriver(args.slate, token) if args.mode == "comments" else OutboxDriver(args.database_url)
             probe = Probe(args.amqp, [driver.name])
-            clients = ClientFleet(args.stream, token, args.clients, args.client_procs)
+            stream_urls = getattr(suite, "stream_urls", None) or [args.stream]
+            clients = ClientFleet(stream_urls, token, args.clients, args.client_procs)
+            doc["stream_replicas"] = len(stream_urls)
             try:
                 doc["slate"] = [run_rate(driver, r, args.seconds, clients, probe, args.stream, args.workers,
                                          args.amqp) for r in rates]
             finally:
                 clients.close()
                 probe.close()
-            print_table(f"slate, {args.mode}", doc["slate"])
+            print_table(f"slate, {args.mode}, {len(stream_urls)} stream process(es)", doc["slate"])
         if args.zou:
             if args.mode != "comments":
                 print("[zou] only comments mode applies (Zou has no outbox)")
