@@ -9,6 +9,7 @@ entity types) come from the ``ref`` projection, fed by their owners' events.
 from __future__ import annotations
 
 import logging
+import uuid
 
 from nameko.rpc import rpc
 from slatekit.consumer import subscribe
@@ -19,6 +20,7 @@ from slatekit.service_rpc import ServiceRpc
 from slatekit.store import Store
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import object_session
 
 from . import paths
 from .models import FileStatus, OutputFile, OutputType, ProjectFileTree, Ref, Software, WorkingFile, metadata
@@ -73,7 +75,8 @@ def _need(body, fields):
         raise Invalid("A JSON object is expected")
     for f in fields:
         if body.get(f) in (None, ""):
-            raise Invalid(f"Field {f} is required", {"field": f})
+            # Zou's CRUD answer for a missing column.
+            raise Invalid("A required field is missing.", {"field": f})
 
 
 def _int(value, what, default=0):
@@ -96,6 +99,67 @@ def _ts(value):
         return None
 
 
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _uuid404(value, what="id"):
+    """An id in a URL: malformed is a 404, as Zou's routes answer."""
+    if not _is_uuid(value):
+        raise NotFound(f"{what.capitalize()} {value} not found")
+    return str(uuid.UUID(str(value)))
+
+
+def _uuid400(value, what="id"):
+    return valid_uuid(value, what)
+
+
+def _body(body, str_fields=None, int_fields=None, opt_fields=(), required=()):
+    """Validate a JSON body like Zou's pydantic schemas: defaults for the
+    absent fields, 400 for a missing required one or a wrong type."""
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise Invalid("Validation error.")
+    out = {}
+    for key in required:
+        value = body.get(key)
+        if value is None or (isinstance(value, str) and not value):
+            raise Invalid("Validation error.", {"data": {"errors": [{"field": key, "message": "Field required"}]}})
+        if not isinstance(value, str):
+            raise Invalid("Validation error.", {"data": {"errors": [{"field": key, "message": "Input should be a valid string"}]}})
+        out[key] = value
+    for key, default in (str_fields or {}).items():
+        value = body.get(key, default)
+        if value is None:
+            value = default
+        if not isinstance(value, str):
+            raise Invalid("Validation error.", {"data": {"errors": [{"field": key, "message": "Input should be a valid string"}]}})
+        out[key] = value
+    for key, default in (int_fields or {}).items():
+        value = body.get(key, default)
+        if isinstance(value, bool) or value is None:
+            value = default if value is None else int(value)
+        try:
+            out[key] = int(value) if not isinstance(value, float) or value.is_integer() else None
+            if out[key] is None:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise Invalid("Validation error.", {"data": {"errors": [{
+                "field": key, "message": "Input should be a valid integer, unable to parse string as an integer"}]}}) \
+                from None
+    for key in opt_fields:
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise Invalid("Validation error.", {"data": {"errors": [{"field": key, "message": "Input should be a valid string"}]}})
+        out[key] = value or None
+    return out
+
+
 class FilesService(HealthMixin):
     name = "files"
     store = Store(metadata)
@@ -116,12 +180,34 @@ class FilesService(HealthMixin):
             raise NotFound(f"Model {model} not found")
         return CRUD[model]
 
-    def _dump(self, obj, model):
-        return row_dict(obj, hidden=("project_id",), type_name=CRUD[model][2])
+    def _dump(self, obj, model, with_source=True):
+        doc = row_dict(obj, hidden=("project_id",), type_name=CRUD[model][2])
+        if model == "output-files" and with_source:
+            # Zou serialises an output file with its source working file.
+            session = object_session(obj)
+            source = session.get(WorkingFile, obj.source_file_id) if session and obj.source_file_id else None
+            doc["source_file"] = self._dump(source, "working-files") if source is not None else None
+        return doc
+
+    def _dump_one(self, s, obj, model):
+        """A single row as Zou serialises it with its relations: a working
+        file lists its outputs' ids, an output file embeds its source file."""
+        doc = self._dump(obj, model)
+        if model == "working-files":
+            doc["outputs"] = list(s.scalars(select(OutputFile.id).where(OutputFile.source_file_id == obj.id)
+                                            .order_by(OutputFile.created_at)))
+        return doc
+
+    def _dump_outputs(self, s, rows):
+        rows = list(rows)
+        ids = {o.source_file_id for o in rows if o.source_file_id}
+        sources = {w.id: self._wf_dump(w) for w in s.scalars(select(WorkingFile).where(WorkingFile.id.in_(ids)))} \
+            if ids else {}
+        return [{**self._of_dump(o, with_source=False), "source_file": sources.get(o.source_file_id)} for o in rows]
 
     def _get(self, s, model, instance_id):
         cls = self._model(model)[0]
-        obj = s.get(cls, valid_uuid(instance_id))
+        obj = s.get(cls, _uuid404(instance_id, CRUD[model][2]))
         if obj is None:
             raise NotFound(f"{CRUD[model][2]} {instance_id} not found")
         return obj
@@ -140,7 +226,7 @@ class FilesService(HealthMixin):
     @rpc(**expected)
     def crud_get(self, model, instance_id, query=None, body=None):
         with self.store.session() as s:
-            return self._dump(self._get(s, model, instance_id), model)
+            return self._dump_one(s, self._get(s, model, instance_id), model)
 
     @rpc(**expected)
     def crud_create(self, model, query=None, body=None):
@@ -212,11 +298,12 @@ class FilesService(HealthMixin):
 
     # ------------------------------------------------------------ names
     def _ref(self, s, ref_id, kind, what):
-        ref = s.get(Ref, valid_uuid(ref_id, f"{what} id"))
+        """A projected row by id: a malformed or unknown id is a 404, as in Zou."""
+        ref = s.get(Ref, _uuid404(ref_id, what))
         if ref is None or ref.kind != kind:
             if kind == "task":
                 ref = self._task_from_owner(s, ref_id)
-            if ref is None:
+            if ref is None or ref.kind != kind:
                 raise NotFound(f"{what.capitalize()} {ref_id} not found")
         return ref
 
@@ -241,68 +328,114 @@ class FilesService(HealthMixin):
         ref = s.get(Ref, ref_id)
         return ref.name if ref is not None and ref.name else ""
 
-    def _entity_values(self, s, entity_id) -> tuple[str, dict, str | None]:
-        values: dict = {}
+    @staticmethod
+    def _fields(ref):
+        if ref is None:
+            return None
+        data = ref.data or {}
+        out = {"name": ref.name or "", "id": ref.id}
+        for key in ("short_name", "number"):
+            if data.get(key) is not None:
+                out[key] = data[key]
+        return out
+
+    def _get_or_create(self, s, cls, name, **fields):
+        row = s.scalars(select(cls).where(cls.name == name)).first()
+        if row is None:
+            row = cls(name=name, **fields)
+            s.add(row)
+            s.flush()
+            prefix = {Software: "software", OutputType: "output-type", FileStatus: "file-status"}[cls]
+            self.store.emit(s, f"{prefix}:new", {f"{prefix.replace('-', '_')}_id": row.id},
+                            record=row_dict(row, type_name=cls.__name__))
+        return row
+
+    def _values(self, s, entity_id, *, task=None, task_type_id=None, software=None, output_type=None,
+                name="", representation="", revision=1):
+        """Template kind, token values and project id for an entity (Zou's
+        get_folder_from_datatype); software and output type fall back to
+        3dsmax and Geometry, created when a template asks for them."""
         ent = s.get(Ref, entity_id) if entity_id else None
         if ent is None:
-            return "shot", values, None
-        kind = ((ent.data or {}).get("type") or "Shot").lower()
-        values["Project"] = self._name(s, ent.project_id)
-        if kind == "asset":
-            values["Asset"] = ent.name
-            values["AssetType"] = self._name(s, ent.type_id)
-        elif kind == "shot":
-            values["Shot"] = ent.name
+            raise NotFound(f"Entity {entity_id} not found")
+        kind = ((ent.data or {}).get("type") or "Asset").lower()
+        me = self._fields(ent)
+        etype = s.get(Ref, ent.type_id) if ent.type_id else None
+        seq = episode = None
+        if kind in ("shot", "scene"):
             seq = s.get(Ref, ent.parent_id) if ent.parent_id else None
-            values["Sequence"] = seq.name if seq else ""
-            if seq is not None and seq.parent_id:
-                values["Episode"] = self._name(s, seq.parent_id)
-        elif kind == "scene":
-            values["Scene"] = ent.name
-            values["Sequence"] = self._name(s, ent.parent_id)
+            episode = s.get(Ref, seq.parent_id) if seq is not None and seq.parent_id else None
         elif kind == "sequence":
-            values["Sequence"] = ent.name
-            values["Episode"] = self._name(s, ent.parent_id)
+            seq = ent
+            episode = s.get(Ref, ent.parent_id) if ent.parent_id else None
         elif kind == "episode":
-            values["Episode"] = ent.name
-        elif kind == "edit":
-            values["Edit"] = ent.name
-        else:
-            values[kind.capitalize()] = ent.name
+            episode = ent
+        seq_fields = None
+        if seq is not None:
+            seq_fields = {k: paths.sequence_name(v) for k, v in self._fields(seq).items()}
+        elif kind not in ("shot", "scene"):
+            seq_fields = ""
+        task_type = s.get(Ref, task.type_id if task is not None else task_type_id) \
+            if (task is not None and task.type_id) or task_type_id else None
+        svc = self
+
+        class Values(dict):
+            def get(self, key, default=None):
+                if key == "Software":
+                    sw = software or svc._get_or_create(s, Software, "3dsmax", short_name="max",
+                                                        file_extension=".max")
+                    return {"name": sw.name, "short_name": sw.short_name, "id": sw.id}
+                if key == "OutputType":
+                    ot = output_type or svc._get_or_create(s, OutputType, "Geometry")
+                    return {"name": ot.name.lower(), "short_name": ot.short_name.lower(), "id": ot.id}
+                return dict.get(self, key, default)
+
+        values = Values({
+            "Project": self._fields(s.get(Ref, ent.project_id)) if ent.project_id else None,
+            "Shot": me, "Asset": me, "Scene": me, "TemporalEntity": me,
+            "TemporalEntityType": {**(self._fields(etype) or {}), "name": ((etype.name if etype else "") or
+                                                                       (ent.data or {}).get("type") or "").lower()},
+            "AssetType": self._fields(etype) or "",
+            "Sequence": seq_fields,
+            "Episode": self._fields(episode) if episode is not None else "e001",
+            "Task": self._fields(task),
+            "TaskType": self._fields(task_type) if task_type is not None else "",
+            "Department": "",
+            "Representation": representation or "",
+            "Name": name, "OutputFile": name, "WorkingFile": name,
+            "Version": paths.revision_text(revision), "Revision": paths.revision_text(revision),
+        })
         return kind, values, ent.project_id
 
-    def _tree(self, s, project_id) -> dict:
-        row = s.get(ProjectFileTree, project_id) if project_id else None
-        if row is not None:
-            return row.file_tree
+    def _tree(self, s, project_id):
+        """The project's file tree, None when it has none: the newer of the
+        project's own ``file_tree`` (PUT /data/projects) and set-file-tree."""
         proj = s.get(Ref, project_id) if project_id else None
-        if proj is not None and isinstance((proj.data or {}).get("file_tree"), dict) and proj.data["file_tree"]:
-            return proj.data["file_tree"]
-        raise Invalid("No tree can be found for given project.")
+        row = s.get(ProjectFileTree, project_id) if project_id else None
+        own = (proj.data or {}).get("file_tree") if proj is not None else None
+        own = own if isinstance(own, dict) and own else None
+        if own is not None and (row is None or (proj.updated_at and proj.updated_at > row.updated_at)):
+            return own
+        return row.file_tree if row is not None else None
 
     def _software(self, s, software_id):
-        if software_id:
-            sw = s.get(Software, valid_uuid(software_id, "software id"))
-            if sw is None:
-                raise Invalid("Software not found", {"software_id": software_id})
-            return sw
-        return s.scalars(select(Software).order_by(Software.created_at)).first()
+        sw = s.get(Software, _uuid404(software_id, "software id"))
+        if sw is None:
+            raise NotFound(f"Software {software_id} not found")
+        return sw
 
-    def _task_paths(self, s, task: Ref, body: dict):
-        mode = body.get("mode") or "working"
-        sep = body.get("sep") or body.get("separator") or "/"
-        if sep not in ("/", "\\"):
-            raise Invalid("sep must be / or \\")
-        kind, values, project_id = self._entity_values(s, task.entity_id)
-        values["TaskType"] = self._name(s, task.type_id)
-        values["Task"] = task.name or ""
-        software = self._software(s, body.get("software_id"))
-        if software is not None:
-            values["Software"] = software.name
+    def _task_paths(self, s, task: Ref, *, mode, software, name, revision, sep):
+        kind, values, project_id = self._values(s, task.entity_id, task=task, software=software, name=name,
+                                                revision=revision)
         tree = self._tree(s, task.project_id or project_id)
         folder = paths.folder_path(tree, mode, kind, values, sep)
         base = paths.file_name(tree, mode, kind, values)
-        return folder, base, software, sep
+        return folder, base
+
+    def _next_working_revision(self, s, task_id, name):
+        last = s.scalar(select(func.max(WorkingFile.revision)).where(
+            WorkingFile.task_id == task_id, WorkingFile.name == name))
+        return (last or 0) + 1
 
     # ------------------------------------------------------------ working files
     def _wf_dump(self, obj):
@@ -310,39 +443,48 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def working_file_path(self, task_id, query=None, body=None):
-        body = body if isinstance(body, dict) else {}
+        """Zou reads ``sep`` here (gazu sends ``separator``, which is ignored)
+        and always makes sure a "3ds Max" software exists, the default one."""
+        body = _body(body, str_fields={"name": "main", "mode": "working", "comment": "", "sep": "/"},
+                     int_fields={"revision": 0}, opt_fields=("software_id",))
         with self.store.begin() as s:
             task = self._ref(s, task_id, "task", "task")
-            folder, base, _, _ = self._task_paths(s, task, body)
+            default = self._get_or_create(s, Software, "3ds Max", short_name="max", file_extension=".max")
+            software = self._software(s, body["software_id"]) if body["software_id"] else default
+            revision = body["revision"] or self._next_working_revision(s, task.id, body["name"])
+            folder, base = self._task_paths(s, task, mode=body["mode"], software=software, name=body["name"],
+                                            revision=revision, sep=body["sep"])
             return {"path": folder, "name": base}
 
     @rpc(**expected)
     def new_working_file(self, task_id, query=None, body=None):
         self._writer()
-        body = body if isinstance(body, dict) else {}
-        name = body.get("name") or "main"
-        if not isinstance(name, str) or len(name) > 250:
+        body = _body(body, str_fields={"description": "", "mode": "working", "comment": "", "sep": "/"},
+                     int_fields={"revision": 0}, opt_fields=("person_id", "software_id"), required=("name",))
+        name = body["name"]
+        if len(name) > 250:
             raise Invalid("name must be a string of at most 250 characters")
-        revision = _int(body.get("revision"), "revision", 0)
         with self.store.begin() as s:
             task = self._ref(s, task_id, "task", "task")
-            if revision <= 0:
-                last = s.scalar(select(func.max(WorkingFile.revision)).where(
-                    WorkingFile.task_id == task.id, WorkingFile.name == name))
-                revision = (last or 0) + 1
-            elif s.scalars(select(WorkingFile).where(WorkingFile.task_id == task.id, WorkingFile.name == name,
-                                                     WorkingFile.revision == revision)).first():
+            if body["software_id"]:
+                software = self._software(s, body["software_id"])
+            else:
+                software = self._get_or_create(s, Software, "Blender", short_name="blender",
+                                               file_extension=".blend")
+            revision = body["revision"] or self._next_working_revision(s, task.id, name)
+            if s.scalars(select(WorkingFile).where(WorkingFile.task_id == task.id, WorkingFile.name == name,
+                                                   WorkingFile.revision == revision)).first():
                 raise Invalid("The given working file already exists.")
-            folder, fname, software, sep = self._task_paths(s, task, body)
+            # Zou renders the folder with the server's separator and joins
+            # the file name with the given one.
+            folder, fname = self._task_paths(s, task, mode=body["mode"], software=software, name=name,
+                                             revision=revision, sep="/")
             wf = WorkingFile(
-                name=name, revision=revision, comment=body.get("comment") or "",
-                description=body.get("description") or "", task_id=task.id, entity_id=task.entity_id,
-                project_id=task.project_id, person_id=body.get("person_id") or self.caller.user_id,
-                software_id=software.id if software else None, path=f"{folder}{sep}{fname}",
-                size=_int(body.get("size"), "size", 0) or None, data=body.get("data") if isinstance(body.get("data"), dict) else None,
+                name=name, revision=revision, comment=body["comment"], task_id=task.id, entity_id=task.entity_id,
+                project_id=task.project_id,
+                person_id=_uuid400(body["person_id"] or self.caller.user_id, "person id"),
+                software_id=software.id, path=f"{folder}{body['sep']}{fname}",
             )
-            if wf.person_id:
-                wf.person_id = valid_uuid(wf.person_id, "person id")
             s.add(wf)
             s.flush()
             doc = self._wf_dump(wf)
@@ -352,17 +494,19 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def task_working_files(self, task_id, query=None, body=None):
-        with self.store.session() as s:
-            rows = s.scalars(select(WorkingFile).where(WorkingFile.task_id == valid_uuid(task_id, "task id"))
-                             .order_by(WorkingFile.name, WorkingFile.revision.desc()))
+        with self.store.begin() as s:
+            task = self._ref(s, task_id, "task", "task")
+            rows = s.scalars(select(WorkingFile).where(WorkingFile.task_id == task.id, WorkingFile.revision >= 0)
+                             .order_by(WorkingFile.revision.desc(), WorkingFile.created_at.desc()))
             return [self._wf_dump(o) for o in rows]
 
     @rpc(**expected)
     def last_working_files(self, task_id, query=None, body=None):
         """Last revision of each working file name of a task, keyed by name."""
-        with self.store.session() as s:
+        with self.store.begin() as s:
+            task = self._ref(s, task_id, "task", "task")
             out = {}
-            rows = s.scalars(select(WorkingFile).where(WorkingFile.task_id == valid_uuid(task_id, "task id"))
+            rows = s.scalars(select(WorkingFile).where(WorkingFile.task_id == task.id)
                              .order_by(WorkingFile.name, WorkingFile.revision.desc()))
             for o in rows:
                 out.setdefault(o.name, self._wf_dump(o))
@@ -371,20 +515,19 @@ class FilesService(HealthMixin):
     @rpc(**expected)
     def entity_working_files(self, entity_id, query=None, body=None):
         with self.store.session() as s:
-            stmt = select(WorkingFile).where(WorkingFile.entity_id == valid_uuid(entity_id, "entity id"))
+            ent = self._ref(s, entity_id, "entity", "entity")
+            stmt = select(WorkingFile).where(WorkingFile.entity_id == ent.id, WorkingFile.revision >= 0)
             if (query or {}).get("task_id"):
-                stmt = stmt.where(WorkingFile.task_id == valid_uuid(query["task_id"], "task id"))
+                stmt = stmt.where(WorkingFile.task_id == _uuid400(query["task_id"], "task id"))
             if (query or {}).get("name"):
                 stmt = stmt.where(WorkingFile.name == query["name"])
-            rows = s.scalars(stmt.order_by(WorkingFile.name, WorkingFile.revision.desc()))
+            rows = s.scalars(stmt.order_by(WorkingFile.revision.desc(), WorkingFile.created_at.desc()))
             return [self._wf_dump(o) for o in rows]
 
     @rpc(**expected)
     def comment_working_file(self, working_file_id, query=None, body=None):
         self._writer()
-        _need(body, ("comment",))
-        if not isinstance(body["comment"], str):
-            raise Invalid("comment must be a string")
+        body = _body(body, required=("comment",))
         with self.store.begin() as s:
             wf = self._get(s, "working-files", working_file_id)
             wf.comment = body["comment"]
@@ -411,104 +554,112 @@ class FilesService(HealthMixin):
     def get_file(self, file_id, query=None, body=None):
         """A working or an output file by id (Zou's /data/files/<id>)."""
         with self.store.session() as s:
-            fid = valid_uuid(file_id, "file id")
+            fid = _uuid404(file_id, "file id")
             wf = s.get(WorkingFile, fid)
             if wf is not None:
-                return self._wf_dump(wf)
+                return self._dump_one(s, wf, "working-files")
             of = s.get(OutputFile, fid)
             if of is not None:
-                return self._dump(of, "output-files")
+                return self._dump_one(s, of, "output-files")
             raise NotFound(f"File {file_id} not found")
 
     # ------------------------------------------------------------ output files
-    def _of_dump(self, obj):
-        return self._dump(obj, "output-files")
+    def _of_dump(self, obj, with_source=True):
+        return self._dump(obj, "output-files", with_source)
 
-    def _output_args(self, s, body):
-        body = body if isinstance(body, dict) else {}
-        _need(body, ("output_type_id", "task_type_id"))
-        output_type = s.get(OutputType, valid_uuid(body["output_type_id"], "output type id"))
-        if output_type is None:
-            raise Invalid("Cannot find given output type.")
-        task_type_id = valid_uuid(body["task_type_id"], "task type id")
-        return body, output_type, task_type_id
+    def _output_args(self, s, body, schema):
+        """Zou's OutputFilePathSchema / NewOutputFileSchema / NextRevisionSchema."""
+        body = _body(body, str_fields=schema, int_fields={"revision": 0, "nb_elements": 1},
+                     opt_fields=("person_id", "working_file_id", "file_status_id"),
+                     required=("output_type_id", "task_type_id"))
+        return body
 
-    def _output_scope(self, entity_id, instance_id=None, temporal_id=None):
-        if instance_id:
-            return [OutputFile.asset_instance_id == instance_id, OutputFile.temporal_entity_id == temporal_id]
-        return [OutputFile.entity_id == entity_id]
+    def _output_type(self, s, output_type_id, missing=NotFound):
+        ot = s.get(OutputType, _uuid404(output_type_id, "output type id")) if _is_uuid(output_type_id) else None
+        if ot is None:
+            raise missing("Cannot find given output type.")
+        return ot
 
-    def _output_path(self, s, entity_id, body, output_type, task_type_id, revision, instance_id=None):
-        kind, values, project_id = self._entity_values(s, entity_id)
-        values["OutputType"] = output_type.name
-        values["TaskType"] = self._name(s, task_type_id)
-        values["OutputFile"] = body.get("name") or "main"
-        values["Representation"] = body.get("representation") or ""
-        values["Revision"] = f"{int(revision):03d}"
-        sep = body.get("sep") or body.get("separator") or "/"
-        if sep not in ("/", "\\"):
-            raise Invalid("sep must be / or \\")
+    def _task_type(self, s, task_type_id):
+        return self._ref(s, task_type_id, "task_type", "task type")
+
+    def _last_output_revision(self, s, entity_id, output_type_id, task_type_id, name, instance_id=None,
+                              temporal_id=None):
+        scope = [OutputFile.output_type_id == output_type_id, OutputFile.task_type_id == task_type_id,
+                 OutputFile.name == name, OutputFile.revision > 0]
+        if instance_id is None:
+            scope.append(OutputFile.entity_id == entity_id)
+        else:
+            scope += [OutputFile.asset_instance_id == instance_id, OutputFile.temporal_entity_id == temporal_id]
+        return s.scalar(select(func.max(OutputFile.revision)).where(*scope)) or 0
+
+    def _output_path(self, s, entity_id, body, output_type, task_type, revision, folder_revision, sep, mode,
+                     nb_elements=1):
+        kind, values, project_id = self._values(s, entity_id, task_type_id=task_type.id, output_type=output_type,
+                                                name=body["name"], representation=body["representation"],
+                                                revision=folder_revision)
         tree = self._tree(s, project_id)
-        folder = paths.folder_path(tree, body.get("mode") or "output", kind, values, sep)
-        name = paths.file_name(tree, body.get("mode") or "output", kind, values)
-        return folder, name, project_id, sep
+        folder = paths.folder_path(tree, mode, kind, values, sep)
+        values["Version"] = values["Revision"] = paths.revision_text(revision)
+        values["Representation"] = ""
+        name = paths.file_name(tree, mode, kind, values, nb_elements)
+        return folder, name, project_id
 
     def _new_output(self, entity_id, body, instance_id=None, temporal_id=None):
         self._writer()
-        entity_id = valid_uuid(entity_id, "entity id") if entity_id else None
-        instance_id = valid_uuid(instance_id, "asset instance id") if instance_id else None
-        temporal_id = valid_uuid(temporal_id, "entity id") if temporal_id else None
         with self.store.begin() as s:
-            body, output_type, task_type_id = self._output_args(s, body)
-            name = body.get("name") or "main"
-            representation = body.get("representation") or ""
-            if not isinstance(name, str) or not isinstance(representation, str):
-                raise Invalid("name and representation must be strings")
-            scope = self._output_scope(entity_id, instance_id, temporal_id) + [
-                OutputFile.output_type_id == output_type.id, OutputFile.task_type_id == task_type_id,
-                OutputFile.name == name, OutputFile.representation == representation]
-            revision = _int(body.get("revision"), "revision", 0)
-            if revision <= 0:
-                last = s.scalar(select(func.max(OutputFile.revision)).where(*scope))
-                revision = (last or 0) + 1
-            elif s.scalars(select(OutputFile).where(*scope, OutputFile.revision == revision)).first():
-                raise Invalid("The given output file already exists.")
+            body = self._output_args(s, body, {"name": "main", "mode": "output", "comment": "", "extension": "",
+                                               "representation": "", "sep": "/"})
+            if instance_id:
+                instance_id = _uuid404(instance_id, "asset instance id")
+                temporal_id = _uuid404(temporal_id, "entity id")
+                target = self._ref(s, temporal_id, "entity", "entity").id
+            else:
+                target = self._ref(s, entity_id, "entity", "entity").id
+            name, representation, ext = body["name"], body["representation"], body["extension"]
+            if len(ext) > 10 or len(representation) > 20 or len(name) > 250:
+                raise Invalid("name, representation or extension is too long")
+            output_type = self._output_type(s, body["output_type_id"], missing=Invalid)
+            task_type = self._task_type(s, body["task_type_id"])
             working = None
-            if body.get("working_file_id"):
-                working = s.get(WorkingFile, valid_uuid(body["working_file_id"], "working file id"))
-                if working is None:
-                    raise Invalid("Cannot find given working file.")
-            target = temporal_id if instance_id else entity_id
-            folder, fname, project_id, sep = self._output_path(s, target, body, output_type, task_type_id,
-                                                               revision, instance_id)
-            ext = body.get("extension") or ""
-            if not isinstance(ext, str) or len(ext) > 10:
-                raise Invalid("extension must be a string of at most 10 characters")
+            if body["working_file_id"] and _is_uuid(body["working_file_id"]):
+                working = s.get(WorkingFile, valid_uuid(body["working_file_id"]))
+            if body["person_id"] and not _is_uuid(body["person_id"]):
+                raise Invalid("Cannot find given person.")
+            revision = body["revision"]
+            if revision < 1:
+                revision = self._last_output_revision(
+                    s, None if instance_id else target, output_type.id, task_type.id, name, instance_id,
+                    temporal_id) + 1
+            scope = [OutputFile.output_type_id == output_type.id, OutputFile.task_type_id == task_type.id,
+                     OutputFile.name == name, OutputFile.representation == representation,
+                     OutputFile.revision == revision]
+            scope += ([OutputFile.asset_instance_id == instance_id, OutputFile.temporal_entity_id == temporal_id]
+                      if instance_id else [OutputFile.entity_id == target, OutputFile.asset_instance_id.is_(None)])
+            if s.scalars(select(OutputFile).where(*scope)).first():
+                raise Invalid("The given output file already exists.")
+            nb_elements = body["nb_elements"]
+            # Zou renders the stored path with the "output" templates whatever the mode.
+            folder, fname, project_id = self._output_path(s, target, body, output_type, task_type, revision,
+                                                          revision, body["sep"], "output", nb_elements)
+            status_id = body["file_status_id"]
+            if status_id:
+                status_id = _uuid400(status_id, "file status id")
+            else:
+                status_id = self._get_or_create(s, FileStatus, "To review", color="#FFFFFF").id
             of = OutputFile(
-                name=name, representation=representation, revision=revision, comment=body.get("comment") or "",
-                extension=ext, nb_elements=_int(body.get("nb_elements"), "nb_elements", 1) or 1,
-                output_type_id=output_type.id, task_type_id=task_type_id, entity_id=entity_id,
-                asset_instance_id=instance_id, temporal_entity_id=temporal_id, project_id=project_id,
-                person_id=valid_uuid(body.get("person_id") or self.caller.user_id, "person id"),
-                file_status_id=valid_uuid(body["file_status_id"], "file status id") if body.get("file_status_id") else None,
-                source_file_id=working.id if working else None,
-                path=f"{folder}{sep}{fname}",
+                name=name, representation=representation, revision=revision, comment=body["comment"],
+                extension=ext, nb_elements=nb_elements, output_type_id=output_type.id, task_type_id=task_type.id,
+                entity_id=None if instance_id else target, asset_instance_id=instance_id,
+                temporal_entity_id=temporal_id, project_id=project_id,
+                person_id=body["person_id"] or self.caller.user_id, file_status_id=status_id,
+                source_file_id=working.id if working else None, path=f"{folder}{body['sep']}{fname}{ext}",
             )
-            if of.file_status_id is None:
-                default = s.scalars(select(FileStatus).where(FileStatus.name == "Created")).first()
-                if default is None:
-                    default = FileStatus(name="Created", color="#ff0000")
-                    s.add(default)
-                    s.flush()
-                of.file_status_id = default.id
             s.add(of)
             s.flush()
             doc = self._of_dump(of)
             self.store.emit(s, "output-file:new", {"output_file_id": of.id}, project_id=project_id, record=doc)
-            out = {**doc, "folder_path": folder, "file_name": fname}
-            if working is not None:
-                out["source_file"] = self._wf_dump(working)
-            return out
+            return {**doc, "folder_path": folder, "file_name": fname}
 
     @rpc(**expected)
     def new_entity_output_file(self, entity_id, query=None, body=None):
@@ -519,95 +670,114 @@ class FilesService(HealthMixin):
         return self._new_output(None, body, asset_instance_id, temporal_entity_id)
 
     def _next_revision(self, body, entity_id=None, instance_id=None, temporal_id=None):
-        with self.store.session() as s:
-            body, output_type, task_type_id = self._output_args(s, body)
-            scope = self._output_scope(entity_id, instance_id, temporal_id) + [
-                OutputFile.output_type_id == output_type.id, OutputFile.task_type_id == task_type_id,
-                OutputFile.name == (body.get("name") or "main")]
-            if body.get("representation"):
-                scope.append(OutputFile.representation == body["representation"])
-            last = s.scalar(select(func.max(OutputFile.revision)).where(*scope))
-            return {"next_revision": (last or 0) + 1}
+        with self.store.begin() as s:
+            body = _body(body, str_fields={"name": "main"}, required=("output_type_id", "task_type_id"))
+            target = self._ref(s, temporal_id if instance_id else entity_id, "entity", "entity").id
+            output_type = self._output_type(s, body["output_type_id"])
+            task_type = self._task_type(s, body["task_type_id"])
+            last = self._last_output_revision(s, None if instance_id else target, output_type.id, task_type.id,
+                                              body["name"], instance_id, temporal_id)
+            return {"next_revision": last + 1}
 
     @rpc(**expected)
     def next_entity_output_revision(self, entity_id, query=None, body=None):
-        return self._next_revision(body, valid_uuid(entity_id, "entity id"))
+        return self._next_revision(body, entity_id)
 
     @rpc(**expected)
     def next_instance_output_revision(self, asset_instance_id, temporal_entity_id, query=None, body=None):
-        return self._next_revision(body, None, valid_uuid(asset_instance_id, "asset instance id"),
-                                   valid_uuid(temporal_entity_id, "entity id"))
+        return self._next_revision(body, None, _uuid404(asset_instance_id, "asset instance id"),
+                                   _uuid404(temporal_entity_id, "entity id"))
 
-    def _path(self, body, entity_id):
-        with self.store.session() as s:
-            body, output_type, task_type_id = self._output_args(s, body)
-            revision = _int(body.get("revision"), "revision", 1) or 1
-            folder, fname, _, _ = self._output_path(s, entity_id, body, output_type, task_type_id, revision)
+    def _path(self, body, entity_id, instance_id=None):
+        """Zou's output-file-path: reads ``separator``; the folder gets the
+        revision as sent (0 renders 000), the file name the next one."""
+        with self.store.begin() as s:
+            body = self._output_args(s, body, {"name": "main", "mode": "output", "extension": "",
+                                               "representation": "", "separator": "/"})
+            target = self._ref(s, entity_id, "entity", "entity").id
+            output_type = self._output_type(s, body["output_type_id"])
+            task_type = self._task_type(s, body["task_type_id"])
+            revision = body["revision"]
+            if revision == 0 and instance_id is None:
+                revision = self._last_output_revision(s, target, output_type.id, task_type.id, body["name"]) + 1
+            folder, fname, _ = self._output_path(s, target, body, output_type, task_type, revision,
+                                                 body["revision"], body["separator"], body["mode"])
             return {"folder_path": folder, "file_name": fname}
 
     @rpc(**expected)
     def entity_output_file_path(self, entity_id, query=None, body=None):
-        return self._path(body, valid_uuid(entity_id, "entity id"))
+        return self._path(body, entity_id)
 
     @rpc(**expected)
     def instance_output_file_path(self, asset_instance_id, temporal_entity_id, query=None, body=None):
-        return self._path(body, valid_uuid(temporal_entity_id, "entity id"))
+        return self._path(body, temporal_entity_id, _uuid404(asset_instance_id, "asset instance id"))
 
-    def _list_outputs(self, scope, query, last=False):
+    def _list_outputs(self, scope, query, last=False, newest_first=False):
         query = query or {}
         with self.store.session() as s:
             stmt = select(OutputFile).where(*scope)
             for key in ("output_type_id", "task_type_id", "file_status_id"):
                 if query.get(key):
-                    stmt = stmt.where(getattr(OutputFile, key) == valid_uuid(query[key], key))
+                    stmt = stmt.where(getattr(OutputFile, key) == _uuid400(query[key], key))
             for key in ("name", "representation"):
                 if query.get(key):
                     stmt = stmt.where(getattr(OutputFile, key) == query[key])
-            rows = list(s.scalars(stmt.order_by(OutputFile.revision.desc(), OutputFile.created_at.desc())))
-            if not last:
-                return [self._of_dump(o) for o in rows]
-            out = []
-            seen = set()
-            for o in rows:
-                key = (o.task_type_id, o.output_type_id, o.name, o.representation)
-                if key in seen:
-                    continue
-                seen.add(key)
-                out.append(self._of_dump(o))
-            return out
+            order = (OutputFile.created_at.desc(),) if newest_first else (OutputFile.revision.desc(),
+                                                                          OutputFile.created_at.desc())
+            rows = list(s.scalars(stmt.order_by(*order)))
+            if last:
+                out, seen = [], set()
+                for o in rows:
+                    key = (o.task_type_id, o.output_type_id, o.name, o.representation)
+                    if key not in seen:
+                        seen.add(key)
+                        out.append(o)
+                rows = out
+            return self._dump_outputs(s, rows)
+
+    def _entity_scope(self, entity_id):
+        with self.store.begin() as s:
+            return [OutputFile.entity_id == self._ref(s, entity_id, "entity", "entity").id]
 
     @rpc(**expected)
     def entity_output_files(self, entity_id, query=None, body=None):
-        return self._list_outputs([OutputFile.entity_id == valid_uuid(entity_id, "entity id")], query)
+        return self._list_outputs(self._entity_scope(entity_id), query)
 
     @rpc(**expected)
     def entity_last_output_files(self, entity_id, query=None, body=None):
-        return self._list_outputs([OutputFile.entity_id == valid_uuid(entity_id, "entity id")], query, last=True)
+        return self._list_outputs(self._entity_scope(entity_id) + [OutputFile.asset_instance_id.is_(None)],
+                                  query, last=True)
 
     @rpc(**expected)
     def entity_output_type_files(self, entity_id, output_type_id, query=None, body=None):
-        return self._list_outputs([OutputFile.entity_id == valid_uuid(entity_id, "entity id"),
-                                   OutputFile.output_type_id == valid_uuid(output_type_id, "output type id")], query)
+        scope = self._entity_scope(entity_id)
+        with self.store.session() as s:
+            self._output_type(s, output_type_id)
+        return self._list_outputs(scope + [OutputFile.output_type_id == valid_uuid(output_type_id)],
+                                  {"representation": (query or {}).get("representation")})
 
     @rpc(**expected)
     def instance_output_files(self, asset_instance_id, temporal_entity_id=None, query=None, body=None):
-        scope = [OutputFile.asset_instance_id == valid_uuid(asset_instance_id, "asset instance id")]
+        scope = [OutputFile.asset_instance_id == _uuid404(asset_instance_id, "asset instance id")]
         if temporal_entity_id or (query or {}).get("temporal_entity_id"):
-            scope.append(OutputFile.temporal_entity_id == valid_uuid(
+            scope.append(OutputFile.temporal_entity_id == _uuid400(
                 temporal_entity_id or query["temporal_entity_id"], "entity id"))
         return self._list_outputs(scope, query)
 
     @rpc(**expected)
     def instance_last_output_files(self, asset_instance_id, temporal_entity_id, query=None, body=None):
-        return self._list_outputs([OutputFile.asset_instance_id == valid_uuid(asset_instance_id, "asset instance id"),
-                                   OutputFile.temporal_entity_id == valid_uuid(temporal_entity_id, "entity id")],
+        return self._list_outputs([OutputFile.asset_instance_id == _uuid404(asset_instance_id, "asset instance id"),
+                                   OutputFile.temporal_entity_id == _uuid404(temporal_entity_id, "entity id")],
                                   query, last=True)
 
     @rpc(**expected)
     def instance_output_type_files(self, asset_instance_id, temporal_entity_id, output_type_id, query=None, body=None):
-        return self._list_outputs([OutputFile.asset_instance_id == valid_uuid(asset_instance_id, "asset instance id"),
-                                   OutputFile.temporal_entity_id == valid_uuid(temporal_entity_id, "entity id"),
-                                   OutputFile.output_type_id == valid_uuid(output_type_id, "output type id")], query)
+        with self.store.session() as s:
+            self._output_type(s, output_type_id)
+        return self._list_outputs([OutputFile.asset_instance_id == _uuid404(asset_instance_id, "asset instance id"),
+                                   OutputFile.temporal_entity_id == _uuid404(temporal_entity_id, "entity id"),
+                                   OutputFile.output_type_id == valid_uuid(output_type_id)],
+                                  {"representation": (query or {}).get("representation")})
 
     def _output_types_of(self, scope):
         with self.store.session() as s:
@@ -617,17 +787,19 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def entity_output_types(self, entity_id, query=None, body=None):
-        return self._output_types_of([OutputFile.entity_id == valid_uuid(entity_id, "entity id")])
+        return self._output_types_of(self._entity_scope(entity_id))
 
     @rpc(**expected)
     def instance_output_types(self, asset_instance_id, temporal_entity_id, query=None, body=None):
         return self._output_types_of([
-            OutputFile.asset_instance_id == valid_uuid(asset_instance_id, "asset instance id"),
-            OutputFile.temporal_entity_id == valid_uuid(temporal_entity_id, "entity id")])
+            OutputFile.asset_instance_id == _uuid404(asset_instance_id, "asset instance id"),
+            OutputFile.temporal_entity_id == _uuid404(temporal_entity_id, "entity id")])
 
     @rpc(**expected)
     def project_output_files(self, project_id, query=None, body=None):
-        return self._list_outputs([OutputFile.project_id == valid_uuid(project_id, "project id")], query)
+        with self.store.begin() as s:
+            pid = self._ref(s, project_id, "project", "project").id
+        return self._list_outputs([OutputFile.project_id == pid], query, newest_first=True)
 
     # ------------------------------------------------------------ file tree
     @rpc(**expected)
@@ -656,24 +828,106 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def guess_from_path(self, query=None, body=None):
-        _need(body, ("project_id", "file_path"))
-        if not isinstance(body["file_path"], str):
-            raise Invalid("file_path must be a string")
-        project_id = valid_uuid(body["project_id"], "project id")
+        """Zou's guess-from-path: for every template of every mode the path
+        matches, the ids its tokens resolve to, left to right, stopping at
+        the first token that resolves to nothing."""
+        body = _body(body, str_fields={"sep": "/"}, required=("project_id", "file_path"))
         with self.store.session() as s:
-            tree = self._tree(s, project_id)
-            found = paths.guess_from_path(tree, body["file_path"])
-            if not found["kind"]:
-                return []
-            values = found["values"]
-            name = values.get({"asset": "Asset", "shot": "Shot", "sequence": "Sequence", "scene": "Scene",
-                               "episode": "Episode", "edit": "Edit"}[found["kind"]])
-            if not name:
-                return []
-            rows = s.scalars(select(Ref).where(Ref.kind == "entity", Ref.project_id == project_id,
-                                               func.lower(Ref.name) == name.lower()))
-            return [{"id": r.id, "name": r.name, "type": (r.data or {}).get("type"), "project_id": r.project_id}
-                    for r in rows]
+            project = self._ref(s, body["project_id"], "project", "project")
+            tree = self._tree(s, project.id)
+            try:
+                candidates = list(paths.guess_candidates(tree, body["file_path"], body["sep"] or "/"))
+            except paths.MalformedTree:
+                raise
+            out: list = []
+            for kind, template_elements, tokens in candidates:
+                data = {"Template": kind}
+                for element in template_elements:
+                    token = next((t for t in tokens if f"<{t}>" in element), None)
+                    if token is None:
+                        continue
+                    found = self._guess_token(s, token, tokens[token], data)
+                    if not found:
+                        break
+                    if token == "Project" and found != project.id:
+                        break
+                    data[token] = found
+                if data not in out:
+                    out.append(data)
+            return out
+
+    def _guess_token(self, s, token, value, known):
+        def named(kind, **where):
+            stmt = select(Ref).where(Ref.kind == kind, func.lower(Ref.name) == value.lower())
+            for key, val in where.items():
+                stmt = stmt.where(getattr(Ref, key) == val)
+            stmt = stmt.order_by(Ref.updated_at)
+            rows = [r for r in s.scalars(stmt)]
+            return rows
+
+        def entity(type_name, **where):
+            rows = [r for r in named("entity", **where) if ((r.data or {}).get("type") or "") == type_name]
+            return rows[0].id if rows else None
+
+        project = known.get("Project")
+        if token == "Project":
+            rows = named("project")
+            return rows[0].id if rows else None
+        if token in ("AssetType", "TemporalEntityType"):
+            rows = named("entity_type")
+            return rows[0].id if rows else None
+        if token == "TaskType":
+            rows = named("task_type")
+            return rows[0].id if rows else None
+        if token == "OutputType":
+            row = s.scalars(select(OutputType).where(func.lower(OutputType.name) == value.lower())).first()
+            return row.id if row else None
+        if token in ("Name", "Representation"):
+            return value
+        if token == "Version":
+            try:
+                return str(int(value))
+            except ValueError:
+                return None
+        if not project:
+            return None
+        if token == "Asset":
+            if not known.get("AssetType"):
+                return None
+            rows = named("entity", project_id=project, type_id=known["AssetType"])
+            return rows[0].id if rows else None
+        if token == "TemporalEntity":
+            if not known.get("TemporalEntityType"):
+                return None
+            rows = named("entity", project_id=project, type_id=known["TemporalEntityType"])
+            return rows[0].id if rows else None
+        if token == "Episode":
+            return entity("Episode", project_id=project)
+        if token == "Sequence":
+            where = {"project_id": project}
+            if known.get("Episode"):
+                where["parent_id"] = known["Episode"]
+            return entity("Sequence", **where)
+        if token == "Scene":
+            where = {"project_id": project}
+            if known.get("Sequence"):
+                where["parent_id"] = known["Sequence"]
+            return entity("Scene", **where)
+        if token == "Shot":
+            if not known.get("Sequence"):
+                return None
+            return entity("Shot", project_id=project, parent_id=known["Sequence"])
+        if token == "Task":
+            if not known.get("TaskType"):
+                return None
+            owner = next((known[k] for k in ("Scene", "Asset", "Shot") if known.get(k)), None)
+            if owner is None:
+                return None
+            rows = named("task", project_id=project, type_id=known["TaskType"], entity_id=owner)
+            return rows[0].id if rows else None
+        # Department, Instance, Software: not resolvable here (Zou resolves no
+        # Software either; departments and instances are not projected).
+        return None
 
     # ------------------------------------------------------------ working file binaries
     # The gateway streams the bytes to storage (never through RabbitMQ) under
@@ -771,6 +1025,9 @@ class FilesService(HealthMixin):
             ref.type_id = record.get("task_type_id") if kind == "task" else record.get("entity_type_id")
             ref.entity_id = record.get("entity_id")
             ref.data = {"type": record.get("type"), "file_tree": record.get("file_tree")}
+            for key in ("short_name", "number"):
+                if record.get(key) is not None:
+                    ref.data[key] = record[key]
             ref.updated_at = stamp
             if current is None:
                 s.add(ref)
