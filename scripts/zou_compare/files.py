@@ -48,7 +48,7 @@ def shape(v, key=""):
         return type(v).__name__
     if isinstance(v, str) and TAG["n"]:
         # Names carry a per-run tag, messages ids: neither is a difference.
-        return UUID.sub("<id>", v.replace(TAG["n"], "<n>").replace(TAG["n"].upper(), "<N>"))
+        return UUID.sub("<id>", re.sub(re.escape(TAG["n"]), "<n>", v, flags=re.I))
     if isinstance(v, tuple):
         if v[0] == "HTTP" and v[1] == 404 and isinstance(v[2], dict):
             # Zou's 404 text is Werkzeug's generic one: compare status and keys.
@@ -184,6 +184,40 @@ def run(base, pw):
             representation="ABC")
     rec("custom wf new", gazu.files.new_working_file, tasks[1], name="Anim")
     rec("custom of new", gazu.files.new_entity_output_file, shot, ot, tt, "c", representation="Abc")
+    # Zou's "simple" tree: software folders, versions, asset instances.
+    rec("tree: simple", gazu.files.update_project_file_tree, project, SIMPLE)
+    time.sleep(2)
+    rec("simple asset wpath", gazu.files.build_working_file_path, tasks[0], name="Rig", revision=12)
+    rec("simple shot wpath sw", gazu.files.build_working_file_path, tasks[1], software=sw)
+    rec("simple shot opath", gazu.files.build_entity_output_file_path, shot, ot, tt, name="Cam", revision=3)
+    inst = raw("instance new", "POST", "/data/asset-instances", {"asset_id": asset["id"], "number": 3,
+                                                                 "description": ""})
+    if isinstance(inst, dict) and inst.get("id"):
+        rec("instance opath", gazu.files.build_asset_instance_output_file_path, inst, shot, ot, tt,
+            representation="abc", revision=2)
+        rec("instance of new", gazu.files.new_asset_instance_output_file, inst, shot, ot, tt, "i")
+        rec("instance of new 2", gazu.files.new_asset_instance_output_file, inst, shot, ot, tt, "i", nb_elements=5)
+        rec("instance next rev", gazu.files.get_next_asset_instance_output_revision, inst, shot, ot, tt)
+        rec("instance last files", gazu.files.get_last_output_files_for_asset_instance, inst, shot)
+        rec("instance types", gazu.files.all_output_types_for_asset_instance, inst, shot)
+        rec("instance files", gazu.files.all_output_files_for_asset_instance, inst)
+    # Episodes: a tv show with the custom tree.
+    tv = gazu.project.new_project(f"Files TV {n}", production_type="tvshow", client=c)
+    ep = gazu.shot.new_episode(tv, "E02", client=c)
+    tseq = gazu.shot.new_sequence(tv, "SQ 3", episode=ep, client=c)
+    tshot = gazu.shot.new_shot(tv, tseq, "SH 020", client=c)
+    ttask = gazu.task.new_task(tshot, tts, client=c)
+    eptt = gazu.task.new_task_type(f"Edit {n}", for_entity="Episode", client=c)
+    eptask = gazu.task.new_task(ep, eptt, client=c)
+    rec("tv tree", gazu.files.update_project_file_tree, tv, CUSTOM_TREE)
+    time.sleep(2)
+    rec("tv shot wpath", gazu.files.build_working_file_path, ttask, name="Blocking", revision=2)
+    rec("tv episode wpath", gazu.files.build_working_file_path, eptask)
+    rec("tv shot opath", gazu.files.build_entity_output_file_path, tshot, ot, tts, name="Anim", revision=2)
+    raw("tv guess shot", "POST", "/data/entities/guess-from-path",
+        {"project_id": tv["id"], "file_path": f"/mnt/Work/Prod/Files_TV_{n}/E02/SQ_3/SH_020/Anim_{n}/v002"})
+    raw("guess other project", "POST", "/data/entities/guess-from-path",
+        {"project_id": tv["id"], "file_path": f"/mnt/Work/Prod/Files_Cmp_{n}/e001/s002/sh010/Anim_{n}/v001"})
     # Errors.
     bad = str(uuid.uuid4())
     raw("wf new unknown task", "POST", f"/data/tasks/{bad}/working-files/new", {"name": "main"})
@@ -213,6 +247,7 @@ def run(base, pw):
 
 
 DEFAULT = json.load(open("/tmp/zoupkg/zou/app/file_trees/default.json"))
+SIMPLE = json.load(open("/tmp/zoupkg/zou/app/file_trees/simple.json"))
 
 if __name__ == "__main__":
     zn, z = run("http://127.0.0.1:5000", "reference-admin-pass")

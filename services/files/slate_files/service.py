@@ -350,8 +350,20 @@ class FilesService(HealthMixin):
                             record=row_dict(row, type_name=cls.__name__))
         return row
 
+    def _instance(self, asset_instance_id):
+        """An asset instance, asked of its owner (not projected here)."""
+        instance_id = _uuid404(asset_instance_id, "asset instance id")
+        try:
+            row = self.rpc_out.call("assets", "crud_get", model="asset-instances", instance_id=instance_id,
+                                    timeout=5)
+        except (NotFound, Invalid):
+            raise NotFound(f"Asset instance {asset_instance_id} not found") from None
+        if not isinstance(row, dict) or not row.get("asset_id"):
+            raise NotFound(f"Asset instance {asset_instance_id} not found")
+        return row
+
     def _values(self, s, entity_id, *, task=None, task_type_id=None, software=None, output_type=None,
-                name="", representation="", revision=1):
+                name="", representation="", revision=1, instance=None):
         """Template kind, token values and project id for an entity (Zou's
         get_folder_from_datatype); software and output type fall back to
         3dsmax and Geometry, created when a template asks for them."""
@@ -405,6 +417,19 @@ class FilesService(HealthMixin):
             "Name": name, "OutputFile": name, "WorkingFile": name,
             "Version": paths.revision_text(revision), "Revision": paths.revision_text(revision),
         })
+        if instance is not None:
+            # Zou: the asset comes from the instance, everything else from
+            # the temporal entity (shot, scene) the instance sits in.
+            asset = s.get(Ref, instance["asset_id"])
+            if asset is None:
+                raise NotFound(f"Asset {instance['asset_id']} not found")
+            asset_type = s.get(Ref, asset.type_id) if asset.type_id else None
+            number = str(instance.get("number") or 0).zfill(4)
+            values["Asset"] = self._fields(asset)
+            values["AssetType"] = self._fields(asset_type) or ""
+            values["Instance"] = {"name": instance.get("name") or number, "number": number,
+                                  "short_name": number, "id": number}
+            kind = "instance_asset" if instance.get("target_asset_id") else "instance"
         return kind, values, ent.project_id
 
     def _tree(self, s, project_id):
@@ -594,10 +619,10 @@ class FilesService(HealthMixin):
         return s.scalar(select(func.max(OutputFile.revision)).where(*scope)) or 0
 
     def _output_path(self, s, entity_id, body, output_type, task_type, revision, folder_revision, sep, mode,
-                     nb_elements=1):
+                     nb_elements=1, instance=None):
         kind, values, project_id = self._values(s, entity_id, task_type_id=task_type.id, output_type=output_type,
                                                 name=body["name"], representation=body["representation"],
-                                                revision=folder_revision)
+                                                revision=folder_revision, instance=instance)
         tree = self._tree(s, project_id)
         folder = paths.folder_path(tree, mode, kind, values, sep)
         values["Version"] = values["Revision"] = paths.revision_text(revision)
@@ -610,8 +635,10 @@ class FilesService(HealthMixin):
         with self.store.begin() as s:
             body = self._output_args(s, body, {"name": "main", "mode": "output", "comment": "", "extension": "",
                                                "representation": "", "sep": "/"})
+            instance = None
             if instance_id:
-                instance_id = _uuid404(instance_id, "asset instance id")
+                instance = self._instance(instance_id)
+                instance_id = instance["id"]
                 temporal_id = _uuid404(temporal_id, "entity id")
                 target = self._ref(s, temporal_id, "entity", "entity").id
             else:
@@ -639,9 +666,11 @@ class FilesService(HealthMixin):
             if s.scalars(select(OutputFile).where(*scope)).first():
                 raise Invalid("The given output file already exists.")
             nb_elements = body["nb_elements"]
-            # Zou renders the stored path with the "output" templates whatever the mode.
+            # Zou renders the stored path with the "output" templates whatever
+            # the mode; an instance's file name never gets the _[1-N] suffix.
             folder, fname, project_id = self._output_path(s, target, body, output_type, task_type, revision,
-                                                          revision, body["sep"], "output", nb_elements)
+                                                          revision, body["sep"], "output",
+                                                          1 if instance else nb_elements, instance)
             status_id = body["file_status_id"]
             if status_id:
                 status_id = _uuid400(status_id, "file status id")
@@ -650,7 +679,7 @@ class FilesService(HealthMixin):
             of = OutputFile(
                 name=name, representation=representation, revision=revision, comment=body["comment"],
                 extension=ext, nb_elements=nb_elements, output_type_id=output_type.id, task_type_id=task_type.id,
-                entity_id=None if instance_id else target, asset_instance_id=instance_id,
+                entity_id=instance["asset_id"] if instance else target, asset_instance_id=instance_id,
                 temporal_entity_id=temporal_id, project_id=project_id,
                 person_id=body["person_id"] or self.caller.user_id, file_status_id=status_id,
                 source_file_id=working.id if working else None, path=f"{folder}{body['sep']}{fname}{ext}",
@@ -672,6 +701,8 @@ class FilesService(HealthMixin):
     def _next_revision(self, body, entity_id=None, instance_id=None, temporal_id=None):
         with self.store.begin() as s:
             body = _body(body, str_fields={"name": "main"}, required=("output_type_id", "task_type_id"))
+            if instance_id:
+                instance_id = self._instance(instance_id)["id"]
             target = self._ref(s, temporal_id if instance_id else entity_id, "entity", "entity").id
             output_type = self._output_type(s, body["output_type_id"])
             task_type = self._task_type(s, body["task_type_id"])
@@ -685,8 +716,7 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def next_instance_output_revision(self, asset_instance_id, temporal_entity_id, query=None, body=None):
-        return self._next_revision(body, None, _uuid404(asset_instance_id, "asset instance id"),
-                                   _uuid404(temporal_entity_id, "entity id"))
+        return self._next_revision(body, None, asset_instance_id, _uuid404(temporal_entity_id, "entity id"))
 
     def _path(self, body, entity_id, instance_id=None):
         """Zou's output-file-path: reads ``separator``; the folder gets the
@@ -694,14 +724,16 @@ class FilesService(HealthMixin):
         with self.store.begin() as s:
             body = self._output_args(s, body, {"name": "main", "mode": "output", "extension": "",
                                                "representation": "", "separator": "/"})
+            instance = self._instance(instance_id) if instance_id else None
             target = self._ref(s, entity_id, "entity", "entity").id
             output_type = self._output_type(s, body["output_type_id"])
             task_type = self._task_type(s, body["task_type_id"])
             revision = body["revision"]
-            if revision == 0 and instance_id is None:
+            if revision == 0 and instance is None:
                 revision = self._last_output_revision(s, target, output_type.id, task_type.id, body["name"]) + 1
             folder, fname, _ = self._output_path(s, target, body, output_type, task_type, revision,
-                                                 body["revision"], body["separator"], body["mode"])
+                                                 body["revision"], body["separator"], body["mode"],
+                                                 instance=instance)
             return {"folder_path": folder, "file_name": fname}
 
     @rpc(**expected)
@@ -710,7 +742,7 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def instance_output_file_path(self, asset_instance_id, temporal_entity_id, query=None, body=None):
-        return self._path(body, temporal_entity_id, _uuid404(asset_instance_id, "asset instance id"))
+        return self._path(body, temporal_entity_id, asset_instance_id)
 
     def _list_outputs(self, scope, query, last=False, newest_first=False):
         query = query or {}
@@ -722,7 +754,7 @@ class FilesService(HealthMixin):
             for key in ("name", "representation"):
                 if query.get(key):
                     stmt = stmt.where(getattr(OutputFile, key) == query[key])
-            order = (OutputFile.created_at.desc(),) if newest_first else (OutputFile.revision.desc(),
+            order = (OutputFile.created_at.desc(), OutputFile.revision.desc()) if newest_first else (OutputFile.revision.desc(),
                                                                           OutputFile.created_at.desc())
             rows = list(s.scalars(stmt.order_by(*order)))
             if last:
@@ -735,9 +767,15 @@ class FilesService(HealthMixin):
                 rows = out
             return self._dump_outputs(s, rows)
 
-    def _entity_scope(self, entity_id):
+    def _entity_scope(self, entity_id, own=True):
+        """An entity's outputs; ``own``: not its asset instances' (Zou files
+        those under the asset too)."""
         with self.store.begin() as s:
-            return [OutputFile.entity_id == self._ref(s, entity_id, "entity", "entity").id]
+            scope = [OutputFile.entity_id == self._ref(s, entity_id, "entity", "entity").id]
+        if own:
+            scope += [OutputFile.asset_instance_id.is_(None), OutputFile.temporal_entity_id.is_(None),
+                      OutputFile.revision >= 0]
+        return scope
 
     @rpc(**expected)
     def entity_output_files(self, entity_id, query=None, body=None):
@@ -745,8 +783,7 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def entity_last_output_files(self, entity_id, query=None, body=None):
-        return self._list_outputs(self._entity_scope(entity_id) + [OutputFile.asset_instance_id.is_(None)],
-                                  query, last=True)
+        return self._list_outputs(self._entity_scope(entity_id), query, last=True)
 
     @rpc(**expected)
     def entity_output_type_files(self, entity_id, output_type_id, query=None, body=None):
@@ -787,7 +824,7 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def entity_output_types(self, entity_id, query=None, body=None):
-        return self._output_types_of(self._entity_scope(entity_id))
+        return self._output_types_of(self._entity_scope(entity_id, own=False))
 
     @rpc(**expected)
     def instance_output_types(self, asset_instance_id, temporal_entity_id, query=None, body=None):
@@ -799,7 +836,9 @@ class FilesService(HealthMixin):
     def project_output_files(self, project_id, query=None, body=None):
         with self.store.begin() as s:
             pid = self._ref(s, project_id, "project", "project").id
-        return self._list_outputs([OutputFile.project_id == pid], query, newest_first=True)
+        return self._list_outputs([OutputFile.project_id == pid, OutputFile.asset_instance_id.is_(None),
+                                   OutputFile.temporal_entity_id.is_(None), OutputFile.revision >= 0],
+                                  query, newest_first=True)
 
     # ------------------------------------------------------------ file tree
     @rpc(**expected)
