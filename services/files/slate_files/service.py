@@ -433,15 +433,14 @@ class FilesService(HealthMixin):
         return kind, values, ent.project_id
 
     def _tree(self, s, project_id):
-        """The project's file tree, None when it has none: the newer of the
-        project's own ``file_tree`` (PUT /data/projects) and set-file-tree."""
-        proj = s.get(Ref, project_id) if project_id else None
+        """The project's file tree, None when it has none: the last one set,
+        by set-file-tree or by the project's own ``file_tree`` (its events)."""
         row = s.get(ProjectFileTree, project_id) if project_id else None
+        if row is not None:
+            return row.file_tree
+        proj = s.get(Ref, project_id) if project_id else None
         own = (proj.data or {}).get("file_tree") if proj is not None else None
-        own = own if isinstance(own, dict) and own else None
-        if own is not None and (row is None or (proj.updated_at and proj.updated_at > row.updated_at)):
-            return own
-        return row.file_tree if row is not None else None
+        return own if isinstance(own, dict) and own else None
 
     def _software(self, s, software_id):
         sw = s.get(Software, _uuid404(software_id, "software id"))
@@ -1070,6 +1069,16 @@ class FilesService(HealthMixin):
             ref.updated_at = stamp
             if current is None:
                 s.add(ref)
+            tree = record.get("file_tree")
+            if kind == "project" and isinstance(tree, dict) and tree:
+                # PUT /data/projects/<id> {file_tree} (gazu's
+                # update_project_file_tree) replaces the tree set-file-tree set.
+                row = s.get(ProjectFileTree, rid)
+                if row is None:
+                    s.add(ProjectFileTree(project_id=rid, file_tree=tree, updated_at=stamp or now()))
+                elif row.file_tree != tree:
+                    row.file_tree = tree
+                    row.updated_at = stamp or now()
 
 
 Service = FilesService
