@@ -51,17 +51,18 @@ def test_new_working_file_increments_revision_and_builds_path(world, rpc):
     first = rpc.call("files", "new_working_file", {"task_id": world["task"], "body": {"name": "main"}}, ADMIN)
     second = rpc.call("files", "new_working_file", {"task_id": world["task"], "body": {"name": "main"}}, ADMIN)
     assert (first["revision"], second["revision"]) == (1, 2)
-    assert second["path"] == "/simple/productions/caminandes/shots/sq01/sh010/animation/caminandes_sq01_sh010_animation"
+    # Zou's default tree: no sequence in a shot's working file name.
+    assert second["path"] == "/simple/productions/caminandes/shots/sq01/sh010/animation/caminandes_sh010_animation"
     assert second["type"] == "WorkingFile" and second["entity_id"] == world["shot"]
     last = rpc.call("files", "last_working_files", {"task_id": world["task"]}, ADMIN)
     assert last["main"]["id"] == second["id"]
 
 
-def test_a_project_without_a_file_tree_gets_zous_400(run_service, rpc):
+def test_an_unknown_project_gets_zous_404(run_service, rpc):
     run_service(FilesService)
     with pytest.raises(Exception) as err:
         rpc.call("files", "guess_from_path", {"body": {"project_id": str(uuid.uuid4()), "file_path": "/a/b"}}, ADMIN)
-    assert "No tree can be found" in str(err.value)
+    assert "NotFound" in str(err.value) or "not found" in str(err.value)
 
 
 def test_output_file_revisions_and_duplicate_is_refused(world, rpc):
@@ -70,7 +71,8 @@ def test_output_file_revisions_and_duplicate_is_refused(world, rpc):
     a = rpc.call("files", "new_entity_output_file", {"entity_id": world["shot"], "body": body}, ADMIN)
     b = rpc.call("files", "new_entity_output_file", {"entity_id": world["shot"], "body": body}, ADMIN)
     assert (a["revision"], b["revision"]) == (1, 2)
-    assert b["path"] == "/simple/productions/export/caminandes/shots/sq01/sh010/cache/caminandes_sq01_sh010_cache_main"
+    # Zou appends the extension as sent (no dot added).
+    assert b["path"] == "/simple/productions/export/caminandes/shots/sq01/sh010/cache/caminandes_sq01_sh010_cache_mainabc"
     with pytest.raises(Exception) as err:
         rpc.call("files", "new_entity_output_file",
                  {"entity_id": world["shot"], "body": {**body, "revision": 2}}, ADMIN)
