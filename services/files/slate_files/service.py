@@ -8,6 +8,7 @@ entity types) come from the ``ref`` projection, fed by their owners' events.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 
@@ -97,6 +98,12 @@ def _ts(value):
         return dt.datetime.fromisoformat(str(value)).replace(tzinfo=None)
     except ValueError:
         return None
+
+
+def _precise_now():
+    """Microseconds kept in the database (JSON still shows seconds): lists
+    ordered by creation keep the creation order, as Zou's do."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _is_uuid(value) -> bool:
@@ -503,8 +510,9 @@ class FilesService(HealthMixin):
             # the file name with the given one.
             folder, fname = self._task_paths(s, task, mode=body["mode"], software=software, name=name,
                                              revision=revision, sep="/")
+            stamp = _precise_now()
             wf = WorkingFile(
-                name=name, revision=revision, comment=body["comment"], task_id=task.id, entity_id=task.entity_id,
+                created_at=stamp, updated_at=stamp, name=name, revision=revision, comment=body["comment"], task_id=task.id, entity_id=task.entity_id,
                 project_id=task.project_id,
                 person_id=_uuid400(body["person_id"] or self.caller.user_id, "person id"),
                 software_id=software.id, path=f"{folder}{body['sep']}{fname}",
@@ -675,8 +683,9 @@ class FilesService(HealthMixin):
                 status_id = _uuid400(status_id, "file status id")
             else:
                 status_id = self._get_or_create(s, FileStatus, "To review", color="#FFFFFF").id
+            stamp = _precise_now()
             of = OutputFile(
-                name=name, representation=representation, revision=revision, comment=body["comment"],
+                created_at=stamp, updated_at=stamp, name=name, representation=representation, revision=revision, comment=body["comment"],
                 extension=ext, nb_elements=nb_elements, output_type_id=output_type.id, task_type_id=task_type.id,
                 entity_id=instance["asset_id"] if instance else target, asset_instance_id=instance_id,
                 temporal_entity_id=temporal_id, project_id=project_id,
@@ -763,7 +772,8 @@ class FilesService(HealthMixin):
                     if key not in seen:
                         seen.add(key)
                         out.append(o)
-                rows = out
+                # Zou's join has no order: the table's, i.e. creation order.
+                rows = sorted(out, key=lambda o: (o.created_at, o.revision))
             return self._dump_outputs(s, rows)
 
     def _entity_scope(self, entity_id, own=True):
