@@ -243,6 +243,27 @@ def run(base, pw):
     raw("software bad id", "GET", "/data/softwares/abc")
     raw("software unknown", "GET", f"/data/softwares/{bad}")
     raw("guess unknown project", "POST", "/data/entities/guess-from-path", {"project_id": bad, "file_path": "/a"})
+    # A user outside the project, then in its team.
+    person = raw("person new", "POST", "/data/persons", {"first_name": "Out", "last_name": n, "role": "user",
+                                                         "email": f"out{n}@example.com"})
+    s.post(base + f"/actions/persons/{person['id']}/change-password",
+           json={"password": "secret-pass-123", "password_2": "secret-pass-123"})
+    out.pop()
+    u = requests.Session()
+    tok = u.post(base + "/auth/login", json={"email": f"out{n}@example.com", "password": "secret-pass-123"}).json()
+    u.headers["Authorization"] = "Bearer " + tok["access_token"]
+    calls = [("POST", f"/data/tasks/{a_task['id']}/working-file-path", {}),
+             ("GET", f"/data/tasks/{a_task['id']}/working-files", None),
+             ("GET", f"/data/entities/{asset['id']}/output-files", None),
+             ("GET", f"/data/files/{w1['id']}", None),
+             ("POST", f"/data/entities/{asset['id']}/output-files/next-revision",
+              {"output_type_id": ot["id"], "task_type_id": tt["id"]}),
+             ("POST", "/data/entities/guess-from-path", {"project_id": project["id"], "file_path": "/x"}),
+             ("GET", f"/data/projects/{project['id']}/output-files", None)]
+    out.append(("outsider", [u.request(m, base + p, json=b).status_code for m, p, b in calls]))
+    s.post(base + f"/data/projects/{project['id']}/team", json={"person_id": person["id"]})
+    time.sleep(2)
+    out.append(("member", [u.request(m, base + p, json=b).status_code for m, p, b in calls]))
     return n, out
 
 

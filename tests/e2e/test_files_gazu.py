@@ -209,3 +209,29 @@ def test_softwares_and_bad_input(world, suite, admin):
     ]
     got = [(m, p, getattr(admin, m)(f"{suite.url}{p}", json=b).status_code) for m, p, b, _ in cases]
     assert got == [(m, p, want) for m, p, _, want in cases]
+
+
+def test_project_access_like_zou(world, suite, admin):
+    """A user outside the project gets 403 on its files and paths (Zou's
+    check_project_access); once in the team, the same calls answer."""
+    w = world
+    person = suite.make_person(admin)
+    user = suite.login(person["email"], "secret-pass-1")
+    calls = [
+        ("post", f"/data/tasks/{w['task']['id']}/working-file-path", {}),
+        ("get", f"/data/tasks/{w['task']['id']}/working-files", None),
+        ("get", f"/data/entities/{w['asset']['id']}/output-files", None),
+        ("post", "/data/entities/guess-from-path", {"project_id": w["project"]["id"], "file_path": "/mnt/x"}),
+    ]
+    assert [getattr(user, m)(f"{suite.url}{p}", json=b).status_code for m, p, b in calls] == [403] * len(calls)
+    r = admin.post(f"{suite.url}/data/projects/{w['project']['id']}/team", json={"person_id": person["id"]})
+    assert r.status_code in (200, 201), r.text
+    deadline = time.monotonic() + 20
+    while True:
+        got = [getattr(user, m)(f"{suite.url}{p}", json=b).status_code for m, p, b in calls]
+        if got == [200] * len(calls) or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert got == [200] * len(calls)
+    # Project-wide output listing is for managers (Zou's check_manager_project_access).
+    assert user.get(f"{suite.url}/data/projects/{w['project']['id']}/output-files").status_code == 403

@@ -480,6 +480,7 @@ class FilesService(HealthMixin):
                      int_fields={"revision": 0}, opt_fields=("software_id",))
         with self.store.begin() as s:
             task = self._ref(s, task_id, "task", "task")
+            self._check_project(task.project_id)
             default = self._get_or_create(s, Software, "3ds Max", short_name="max", file_extension=".max")
             software = self._software(s, body["software_id"]) if body["software_id"] else default
             revision = body["revision"] or self._next_working_revision(s, task.id, body["name"])
@@ -497,6 +498,7 @@ class FilesService(HealthMixin):
             raise Invalid("name must be a string of at most 250 characters")
         with self.store.begin() as s:
             task = self._ref(s, task_id, "task", "task")
+            self._check_project(task.project_id)
             if body["software_id"]:
                 software = self._software(s, body["software_id"])
             else:
@@ -528,6 +530,7 @@ class FilesService(HealthMixin):
     def task_working_files(self, task_id, query=None, body=None):
         with self.store.begin() as s:
             task = self._ref(s, task_id, "task", "task")
+            self._check_project(task.project_id)
             rows = s.scalars(select(WorkingFile).where(WorkingFile.task_id == task.id, WorkingFile.revision >= 0)
                              .order_by(WorkingFile.revision.desc(), WorkingFile.created_at.desc()))
             return [self._wf_dump(o) for o in rows]
@@ -537,6 +540,7 @@ class FilesService(HealthMixin):
         """Last revision of each working file name of a task, keyed by name."""
         with self.store.begin() as s:
             task = self._ref(s, task_id, "task", "task")
+            self._check_project(task.project_id)
             out = {}
             rows = s.scalars(select(WorkingFile).where(WorkingFile.task_id == task.id)
                              .order_by(WorkingFile.name, WorkingFile.revision.desc()))
@@ -548,6 +552,7 @@ class FilesService(HealthMixin):
     def entity_working_files(self, entity_id, query=None, body=None):
         with self.store.session() as s:
             ent = self._ref(s, entity_id, "entity", "entity")
+            self._check_project(ent.project_id)
             stmt = select(WorkingFile).where(WorkingFile.entity_id == ent.id, WorkingFile.revision >= 0)
             if (query or {}).get("task_id"):
                 stmt = stmt.where(WorkingFile.task_id == _uuid400(query["task_id"], "task id"))
@@ -589,9 +594,11 @@ class FilesService(HealthMixin):
             fid = _uuid404(file_id, "file id")
             wf = s.get(WorkingFile, fid)
             if wf is not None:
+                self._check_project(wf.project_id)
                 return self._dump_one(s, wf, "working-files")
             of = s.get(OutputFile, fid)
             if of is not None:
+                self._check_project(of.project_id)
                 return self._dump_one(s, of, "output-files")
             raise NotFound(f"File {file_id} not found")
 
@@ -650,6 +657,7 @@ class FilesService(HealthMixin):
                 target = self._ref(s, temporal_id, "entity", "entity").id
             else:
                 target = self._ref(s, entity_id, "entity", "entity").id
+            self._check_project(s.get(Ref, target).project_id)
             name, representation, ext = body["name"], body["representation"], body["extension"]
             if len(ext) > 10 or len(representation) > 20 or len(name) > 250:
                 raise Invalid("name, representation or extension is too long")
@@ -711,7 +719,9 @@ class FilesService(HealthMixin):
             body = _body(body, str_fields={"name": "main"}, required=("output_type_id", "task_type_id"))
             if instance_id:
                 instance_id = self._instance(instance_id)["id"]
-            target = self._ref(s, temporal_id if instance_id else entity_id, "entity", "entity").id
+            target_ref = self._ref(s, temporal_id if instance_id else entity_id, "entity", "entity")
+            self._check_project(target_ref.project_id)
+            target = target_ref.id
             output_type = self._output_type(s, body["output_type_id"])
             task_type = self._task_type(s, body["task_type_id"])
             last = self._last_output_revision(s, None if instance_id else target, output_type.id, task_type.id,
@@ -733,7 +743,9 @@ class FilesService(HealthMixin):
             body = self._output_args(s, body, {"name": "main", "mode": "output", "extension": "",
                                                "representation": "", "separator": "/"})
             instance = self._instance(instance_id) if instance_id else None
-            target = self._ref(s, entity_id, "entity", "entity").id
+            target_ref = self._ref(s, entity_id, "entity", "entity")
+            self._check_project(target_ref.project_id)
+            target = target_ref.id
             output_type = self._output_type(s, body["output_type_id"])
             task_type = self._task_type(s, body["task_type_id"])
             revision = body["revision"]
@@ -780,7 +792,9 @@ class FilesService(HealthMixin):
         """An entity's outputs; ``own``: not its asset instances' (Zou files
         those under the asset too)."""
         with self.store.begin() as s:
-            scope = [OutputFile.entity_id == self._ref(s, entity_id, "entity", "entity").id]
+            ent = self._ref(s, entity_id, "entity", "entity")
+            self._check_project(ent.project_id)
+            scope = [OutputFile.entity_id == ent.id]
         if own:
             scope += [OutputFile.asset_instance_id.is_(None), OutputFile.temporal_entity_id.is_(None),
                       OutputFile.revision >= 0]
@@ -845,6 +859,7 @@ class FilesService(HealthMixin):
     def project_output_files(self, project_id, query=None, body=None):
         with self.store.begin() as s:
             pid = self._ref(s, project_id, "project", "project").id
+        self._check_project(pid, manager=True)
         return self._list_outputs([OutputFile.project_id == pid, OutputFile.asset_instance_id.is_(None),
                                    OutputFile.temporal_entity_id.is_(None), OutputFile.revision >= 0],
                                   query, newest_first=True)
@@ -882,6 +897,7 @@ class FilesService(HealthMixin):
         body = _body(body, str_fields={"sep": "/"}, required=("project_id", "file_path"))
         with self.store.session() as s:
             project = self._ref(s, body["project_id"], "project", "project")
+            self._check_project(project.id)
             tree = self._tree(s, project.id)
             try:
                 candidates = list(paths.guess_candidates(tree, body["file_path"], body["sep"] or "/"))
@@ -984,6 +1000,23 @@ class FilesService(HealthMixin):
     @staticmethod
     def _wf_key(wf_id: str) -> str:
         return f"working-files/{wf_id[:2]}/{wf_id[2:4]}/{wf_id}"
+
+    def _check_project(self, project_id, manager=False) -> None:
+        """Zou's check_project_access: an admin, or a member of the project
+        (asked of the assets service); ``manager``: its manager variant."""
+        role = self.caller.role
+        if role == "admin":
+            return
+        if manager and role != "manager":
+            raise Forbidden("You don't have access to this project")
+        try:
+            team = self.rpc_out.call("assets", "get_project_team", project_id=project_id, timeout=5) \
+                if project_id else []
+        except Exception:  # noqa: BLE001 - owner unreachable: no proof of membership
+            raise Forbidden("You don't have access to this project") from None
+        members = {(t.get("person_id") or t.get("id")) if isinstance(t, dict) else t for t in team or []}
+        if self.caller.user_id not in members:
+            raise Forbidden("You don't have access to this project")
 
     def _check_wf_access(self, s, wf: WorkingFile) -> None:
         """Zou's check_task_access: an admin, or a member of the task's
