@@ -105,8 +105,14 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
 
 
     # ------------------------------------------------------------ dumps
-    def _pf_dump(self, pf: PreviewFile, public: bool = True) -> dict:
+    def _pf_dump(self, pf: PreviewFile, public: bool = True, comments: bool = False) -> dict:
         doc = row_dict(pf, hidden=HIDDEN if public else ("source_key",), type_name="PreviewFile")
+        # Zou's columns Slate has no use for, null as on Zou; duration a float.
+        doc.setdefault("token_in", None)
+        doc.setdefault("token_out", None)
+        doc["duration"] = float(doc.get("duration") or 0)
+        if comments:  # Zou serialises the comments relation on add-preview and GET
+            doc["comments"] = [pf.comment_id] if pf.comment_id else []
         if pf.status == "broken" and pf.error:
             doc["data"] = {**(pf.data or {}), "error": pf.error}
         return doc
@@ -211,12 +217,12 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                 name=str(uuid.uuid4())[:13], revision=revision, position=position, task_id=task.id,
                 person_id=self.caller.user_id, comment_id=comment_id, project_id=task.project_id,
                 entity_id=task.entity_id, task_type_id=task.task_type_id, status="processing",
-                annotations=[], source="webgui", extension=None, file_size=0,
-            )
+                annotations=None, source="webgui", extension="mp4", file_size=0, duration=0.0,
+            )  # Zou: extension mp4 and annotations null until an upload / a drawing
             s.add(pf)
             s.flush()
             self._emit_pf(s, "preview-file:new", pf, task_id=task.id, revision=revision)
-            return self._pf_dump(pf)
+            return self._pf_dump(pf, comments=True)
 
     def _check_comment(self, task_id, comment_id):
         try:
@@ -313,7 +319,9 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
             source_key = storage.key("source", pf.id, ext)
             storage.move(key, source_key)
             pf.source_key = source_key
-            pf.original_name = _clean_name(original_name)[:250]
+            # Zou keeps the name without its extension ("frame.png" -> "frame")
+            cleaned = _clean_name(original_name)
+            pf.original_name = (cleaned.rsplit(".", 1)[0] if "." in cleaned else cleaned)[:250]
             pf.file_size = int(size or storage.size(source_key))
             pf.extension = ext if kind != "movie" else "mp4"
             pf.is_movie = kind == "movie"
@@ -508,7 +516,7 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
             if not key:
                 raise NotFound("Preview file has no file yet")
             attachment = kind == "file" or variant == "source"
-            name = f"{pf.name or pf.id}.{ext}" if variant != "source" else (pf.original_name or f"{pf.id}.{ext}")
+            name = f"{pf.name or pf.id}.{ext}" if variant != "source" else f"{pf.original_name or pf.id}.{ext}"
             return {"key": key, "content_type": CONTENT_TYPES.get(ext, "application/octet-stream"),
                     "status": pf.status, "filename": name, "attachment": attachment,
                     "updated_at": row_dict(pf)["updated_at"]}
@@ -652,7 +660,8 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                     sib.updated_at = now()
             s.flush()
             self._emit_pf(s, "preview-file:update", pf)
-            return self._pf_dump(pf)
+            # Zou answers the whole revision, in its new order.
+            return [self._pf_dump(p) for p in siblings]
 
     # ------------------------------------------------------------ lists
     @rpc(**expected)
@@ -666,23 +675,66 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
 
     @rpc(**expected)
     def entity_preview_files(self, entity_id=None, shot_id=None, edit_id=None, concept_id=None, query=None, body=None):
-        """Zou: ``/data/entities/<id>/preview-files`` is a flat list; the shot,
-        edit, concept and playlist variants group by task type id."""
+        """Zou: ``/data/entities/<id>/preview-files`` is a flat list of
+        ``present()`` dicts; the shot, edit, concept and playlist variants
+        group by task type id, each revision's other positions under
+        ``previews``. An id that is no entity: 404."""
         by_type = entity_id is None or (query or {}).get("by_task_type")
-        entity_id = valid_uuid(entity_id or shot_id or edit_id or concept_id, "entity id")
+        try:
+            entity_id = valid_uuid(entity_id or shot_id or edit_id or concept_id, "entity id")
+        except Invalid:
+            raise NotFound("Entity not found") from None
         with self.store.session() as s:
             rows = list(s.scalars(select(PreviewFile).where(PreviewFile.entity_id == entity_id)
-                                  .order_by(PreviewFile.revision.desc(), PreviewFile.position)))
+                                  .order_by(PreviewFile.revision.desc(), PreviewFile.position,
+                                            PreviewFile.created_at)))
             if rows:
                 self._check_read(s, rows[0].project_id)
+            elif s.scalar(select(TaskRef.project_id).where(TaskRef.entity_id == entity_id).limit(1)) is None:
+                self._check_entity_exists(entity_id)
             if (concept_id or edit_id) and self.caller.role == "client":
                 raise Forbidden("Clients cannot list these previews")
             if not by_type:
-                return [self._pf_dump(p) for p in rows]
-            grouped: dict = {}
-            for p in rows:
-                grouped.setdefault(p.task_type_id, []).append(self._pf_dump(p))
-            return grouped
+                return [self._pf_present(p) for p in rows]
+            return self._by_task_type(rows)
+
+    def _check_entity_exists(self, entity_id) -> None:
+        try:
+            self.rpc_out.call("assets", "get_entities_linked_with_tasks", entity_id=entity_id, timeout=5)
+        except Exception as exc:  # noqa: BLE001 - only a proven "not found" is one
+            if type(exc).__name__ == "NotFound" or "NotFound" in str(getattr(exc, "exc_type", "")):
+                raise NotFound("Entity not found") from None
+
+    @staticmethod
+    def _pf_present(pf: PreviewFile) -> dict:
+        """Zou's ``PreviewFile.present()``."""
+        doc = row_dict(pf, type_name="PreviewFile")
+        return {k: doc.get(k) for k in ("id", "name", "original_name", "extension", "revision", "position",
+                                         "file_size", "status", "validation_status", "task_id", "person_id",
+                                         "created_at", "token_in", "token_out")}
+
+    @staticmethod
+    def _by_task_type(rows) -> dict:
+        """Zou's get_entity_previews_by_task_type: per task type, one entry
+        per revision (newest first), its other positions under ``previews``."""
+        grouped: dict = {}
+        for p in rows:
+            data = p.data or {}
+            doc = row_dict(p)
+            light = {"id": p.id, "revision": p.revision, "original_name": p.original_name,
+                     "extension": p.extension, "width": p.width, "height": p.height,
+                     "duration": float(p.duration or 0), "status": p.status, "annotations": p.annotations,
+                     "created_at": doc.get("created_at"), "task_id": p.task_id,
+                     "original_width": data.get("original_width"), "original_height": data.get("original_height"),
+                     "original_duration": data.get("original_duration"),
+                     "original_file_size": data.get("original_file_size")}
+            revisions = grouped.setdefault(p.task_type_id, {})
+            if p.revision in revisions:
+                revisions[p.revision]["previews"].append({**light, "position": p.position,
+                                                          "task_type_id": p.task_type_id})
+            else:
+                revisions[p.revision] = {**light, "previews": []}
+        return {tt: list(revs.values()) for tt, revs in grouped.items()}
 
     @rpc(**expected)
     def project_preview_files(self, project_id, query=None, body=None):
@@ -735,6 +787,10 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                 raise NotFound(f"{CRUD[model][2]} {instance_id} not found")
             if model != "preview-background-files":
                 self._check_read(s, obj.project_id)
+            if model == "preview-files":
+                return self._pf_dump(obj, comments=True)
+            if model == "playlists":  # Zou's CRUD read serialises the build_jobs relation
+                return self._pl_raw(s, obj, build_jobs=True)
             return self._dump(obj, model)
 
     @rpc(**expected)
@@ -754,13 +810,15 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                     raise Invalid("Field project_id is required", {"field": "project_id"})
                 obj.project_id = valid_uuid(body["project_id"], "project id")
                 self._check_playlist_write(s, obj.project_id)
-                obj.shots = self._clean_shots(body.get("shots") or [])
+                obj.shots = self._clean_shots(s, body["shots"]) if body.get("shots") is not None else None
                 obj.created_by = self.caller.user_id
             elif self.caller.role not in MANAGERS:
                 raise Forbidden("Only managers can create this")
             s.add(obj)
             s.flush()
             doc = self._dump(obj, model)
+            if model == "playlists":
+                doc["build_jobs"] = []  # Zou answers the new playlist with its (empty) relation
             self.store.emit(s, f"{prefix}:new", {f"{prefix.replace('-', '_')}_id": obj.id},
                             project_id=getattr(obj, "project_id", None), record=doc)
             return doc
@@ -772,19 +830,26 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
             raise Forbidden("Only managers and supervisors can edit playlists")
         self._check_read(s, project_id)
 
-    def _clean_shots(self, shots):
+    def _clean_shots(self, s, shots):
+        """Zou's playlist pre_update: each entry becomes exactly
+        ``{entity_id, preview_file_id}`` (``id`` is the entity's when
+        ``entity_id`` is missing, as Kitsu sends the list back), and a
+        preview of another entity, or none at all, is unpinned (null)."""
         if not isinstance(shots, list):
             raise Invalid("shots must be a list")
         out = []
         for item in shots:
-            if not isinstance(item, dict) or not item.get("entity_id"):
+            if not isinstance(item, dict) or not (item.get("entity_id") or item.get("id")):
                 raise Invalid("Each playlist entry needs an entity_id")
-            entry = {"entity_id": valid_uuid(item["entity_id"], "entity id"),
-                     "preview_file_id": valid_uuid(item["preview_file_id"], "preview file id")
-                     if item.get("preview_file_id") else None}
-            if item.get("id"):
-                entry["id"] = valid_uuid(item["id"])
-            out.append(entry)
+            out.append({"entity_id": valid_uuid(item.get("entity_id") or item.get("id"), "entity id"),
+                        "preview_file_id": valid_uuid(item["preview_file_id"], "preview file id")
+                        if item.get("preview_file_id") else None})
+        pf_ids = {e["preview_file_id"] for e in out if e["preview_file_id"]}
+        owners = dict(s.execute(select(PreviewFile.id, PreviewFile.entity_id)
+                                .where(PreviewFile.id.in_(pf_ids))).all()) if pf_ids else {}
+        for e in out:
+            if e["preview_file_id"] and owners.get(e["preview_file_id"]) != e["entity_id"]:
+                e["preview_file_id"] = None
         return out
 
     @rpc(**expected)
@@ -799,7 +864,7 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
             if model == "playlists":
                 self._check_playlist_write(s, obj.project_id)
                 if "shots" in body:
-                    body = {**body, "shots": self._clean_shots(body["shots"])}
+                    body = {**body, "shots": self._clean_shots(s, body["shots"])}
                 body.pop("project_id", None)
             elif model == "preview-files":
                 self._check_task_write(s, self._task(s, obj.task_id))
@@ -858,23 +923,65 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
             doc["first_preview_file_id"] = first
         return doc
 
-    def _pl_full(self, s, pl: Playlist) -> dict:
+    def _pl_raw(self, s, pl: Playlist, build_jobs: bool = False) -> dict:
+        """Zou's ``Playlist.serialize()``; with ``build_jobs`` the relation
+        as the CRUD read and the /all list serialise it (ids, oldest first)."""
         doc = row_dict(pl, type_name="Playlist")
-        ids = [e["preview_file_id"] for e in (pl.shots or []) if e.get("preview_file_id")]
-        previews = {p.id: p for p in s.scalars(select(PreviewFile).where(PreviewFile.id.in_(ids)))} if ids else {}
+        if build_jobs:
+            doc["build_jobs"] = list(s.scalars(select(BuildJob.id).where(BuildJob.playlist_id == pl.id)
+                                               .order_by(BuildJob.created_at)))
+        return doc
+
+    def _pl_full(self, s, pl: Playlist, with_annotations: bool = False) -> dict:
+        """Zou's get_playlist_with_preview_file_revisions: each shot gets its
+        entity id as ``id``, its previews by task type (``preview_files``,
+        revisions mixed) and the positioned preview's fields; an entry whose
+        preview is gone loses its ``preview_file_id``. Statuses there are
+        Zou's labels ("Ready"), as Zou serialises them in this view."""
+        doc = row_dict(pl, type_name="Playlist")
+        doc["build_jobs"] = [{"id": b.id, "status": b.status, "created_at": row_dict(b).get("created_at"),
+                              "message": b.message} for b in s.scalars(
+            select(BuildJob).where(BuildJob.playlist_id == pl.id).order_by(BuildJob.created_at.desc()))]
+        entries = [dict(e) for e in (pl.shots or []) if isinstance(e, dict)]
+        entity_ids = {str(e.get("id") or e.get("shot_id") or e.get("entity_id")) for e in entries
+                      if e.get("id") or e.get("shot_id") or e.get("entity_id")}
+        rows = list(s.scalars(select(PreviewFile).where(PreviewFile.entity_id.in_(entity_ids)).order_by(
+            PreviewFile.revision.desc(), PreviewFile.position, PreviewFile.created_at))) if entity_ids else []
+        by_entity: dict = {}
+        light_of: dict = {}
+        for p in rows:
+            light = {"id": p.id, "revision": p.revision, "extension": p.extension, "width": p.width,
+                     "height": p.height, "duration": float(p.duration or 0), "status": (p.status or "").capitalize(),
+                     "created_at": row_dict(p).get("created_at"), "task_id": p.task_id}
+            if with_annotations:
+                light["annotations"] = p.annotations
+            light_of[p.id] = light
+            revisions = by_entity.setdefault(p.entity_id, {}).setdefault(p.task_type_id, {})
+            if p.revision in revisions:
+                revisions[p.revision]["previews"].append(light)
+            else:
+                light["previews"] = []
+                revisions[p.revision] = light
         shots = []
-        for e in pl.shots or []:
-            entry = dict(e)
-            pf = previews.get(e.get("preview_file_id"))
+        for entry in entries:
+            entity_id = entry.get("id") or entry.get("shot_id") or entry.get("entity_id")
+            if entity_id:
+                entry.setdefault("id", entity_id)
+            grouped = by_entity.get(str(entity_id)) if entity_id else None
+            entry["preview_files"] = {tt: list(revs.values()) for tt, revs in grouped.items()} if grouped else []
+            pf = light_of.get(entry.get("preview_file_id"))
             if pf is not None:
-                entry.update({"preview_file_extension": pf.extension, "preview_file_status": pf.status,
-                              "preview_file_revision": pf.revision, "preview_file_width": pf.width,
-                              "preview_file_height": pf.height, "preview_file_duration": pf.duration,
-                              "preview_file_task_id": pf.task_id})
+                entry.update({"preview_file_extension": pf["extension"], "preview_file_revision": pf["revision"],
+                              "preview_file_width": pf["width"], "preview_file_height": pf["height"],
+                              "preview_file_duration": pf["duration"], "preview_file_status": pf["status"],
+                              "preview_file_task_id": pf["task_id"],
+                              "preview_file_previews": pf.get("previews", [])})
+                if with_annotations:
+                    entry["preview_file_annotations"] = pf.get("annotations")
+            else:
+                entry.pop("preview_file_id", None)
             shots.append(entry)
         doc["shots"] = shots
-        doc["build_jobs"] = [row_dict(b, type_name="BuildJob") for b in s.scalars(
-            select(BuildJob).where(BuildJob.playlist_id == pl.id).order_by(BuildJob.created_at.desc()))]
         return doc
 
     def _project_playlists(self, project_id, query, extra=()):
@@ -887,9 +994,13 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                 stmt = stmt.where(Playlist.for_client.is_(True))
             if query.get("task_type_id"):
                 stmt = stmt.where(Playlist.task_type_id == valid_uuid(query["task_type_id"], "task type id"))
+            if query.get("for_entity"):
+                stmt = stmt.where(Playlist.for_entity == str(query["for_entity"]))
             sort = query.get("sort_by") or "updated_at"
-            order = {"name": Playlist.name, "created_at": Playlist.created_at.desc()}.get(
-                sort, Playlist.updated_at.desc())
+            # Zou's apply_sort_by: any column, dates newest first, else updated_at
+            column = Playlist.__table__.columns.get(sort) if sort != "shots" else None
+            order = (column.desc() if sort in ("created_at", "updated_at") else column) \
+                if column is not None else Playlist.updated_at.desc()
             try:
                 page = max(1, int(query.get("page") or 1))
             except ValueError:
@@ -903,12 +1014,36 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
 
     @rpc(**expected)
     def all_project_playlists(self, project_id, query=None, body=None):
-        return self._project_playlists(project_id, query)
+        """Zou: admins only; every playlist serialised whole (shots and
+        build_jobs); ``?page=n`` answers Zou's page envelope of 100."""
+        query = query or {}
+        if self.caller.role != "admin":
+            raise Forbidden("Admins only")
+        project_id = valid_uuid(project_id, "project id")
+        try:
+            page = int(query.get("page") or -1)
+        except ValueError:
+            raise Invalid("page must be an integer") from None
+        with self.store.session() as s:
+            stmt = select(Playlist).where(Playlist.project_id == project_id).order_by(Playlist.created_at,
+                                                                                       Playlist.id)
+            if page < 1:
+                return [self._pl_raw(s, p, build_jobs=True) for p in s.scalars(stmt)]
+            total = s.scalar(select(func.count()).select_from(Playlist).where(Playlist.project_id == project_id))
+            limit, offset = 100, (page - 1) * 100
+            rows = [] if total < offset else [self._pl_raw(s, p, build_jobs=True)
+                                              for p in s.scalars(stmt.limit(limit).offset(offset))]
+            return {"data": rows, "total": total, "nb_pages": -(-total // limit), "limit": limit,
+                    "offset": offset, "page": page}
 
     @rpc(**expected)
     def episode_playlists(self, project_id, episode_id, query=None, body=None):
-        if episode_id in ("main", "all"):
-            extra = (Playlist.episode_id.is_(None),) if episode_id == "main" else ()
+        """Zou: "main" is the project-wide playlists not for all, "all" the
+        project-wide ones for all (``is_for_all``)."""
+        if episode_id == "main":
+            extra = (Playlist.episode_id.is_(None), Playlist.is_for_all.isnot(True))
+        elif episode_id == "all":
+            extra = (Playlist.episode_id.is_(None), Playlist.is_for_all.is_(True))
         else:
             extra = (Playlist.episode_id == valid_uuid(episode_id, "episode id"),)
         return self._project_playlists(project_id, query, extra)
@@ -950,11 +1085,12 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                 if (entity_id, pf_id) in present:
                     continue
                 present.add((entity_id, pf_id))
-                shots.append({"id": str(uuid.uuid4()), "entity_id": entity_id, "preview_file_id": pf_id})
+                # Zou's entry: the couple, without an id, the preview only when there is one
+                shots.append({"entity_id": entity_id, **({"preview_file_id": pf_id} if pf_id else {})})
             pl.shots = shots
             pl.updated_at = now()
             s.flush()
-            doc = self._pl_full(s, pl)
+            doc = self._pl_raw(s, pl)  # Zou answers playlist.serialize()
             self.store.emit(s, "playlist:update", {"playlist_id": pl.id}, project_id=pl.project_id,
                             record=row_dict(pl, type_name="Playlist"))
             return doc

@@ -177,7 +177,7 @@ class SharedMixin:
         preview's annotations and the other positions of its revision, task
         type and status colour; the project's name and fps inlined; the
         revision switcher's lists emptied (a link shares one revision)."""
-        doc = self._pl_full(s, pl)
+        doc = self._pl_full(s, pl, with_annotations=True)
         ref = s.get(ProjectRef, pl.project_id) if pl.project_id else None
         doc["project_fps"] = ref.fps if ref is not None else None
         doc["project_name"] = ref.name if ref is not None else None
