@@ -218,6 +218,23 @@ def run(base, pw):
         {"project_id": tv["id"], "file_path": f"/mnt/Work/Prod/Files_TV_{n}/E02/SQ_3/SH_020/Anim_{n}/v002"})
     raw("guess other project", "POST", "/data/entities/guess-from-path",
         {"project_id": tv["id"], "file_path": f"/mnt/Work/Prod/Files_Cmp_{n}/e001/s002/sh010/Anim_{n}/v001"})
+    # Scenes and edits with Zou's default tree (edits use the asset template).
+    rec("tree: default again", gazu.files.update_project_file_tree, project, DEFAULT)
+    time.sleep(2)
+    for label, make, for_entity in (
+            ("scene", lambda: gazu.scene.new_scene(project, seq, "SC 01", client=c), "Scene"),
+            ("edit", lambda: gazu.edit.new_edit(project, f"Cut {n}", client=c), "Edit")):
+        try:
+            ent = make()
+            ttype = gazu.task.new_task_type(f"{label} tt {n}", for_entity=for_entity, client=c)
+            etask = gazu.task.new_task(ent, ttype, client=c)
+        except Exception as e:  # noqa: BLE001
+            out.append((f"{label} setup", ("ERR", type(e).__name__, str(e)[:160])))
+            continue
+        time.sleep(1)
+        rec(f"{label} wpath", gazu.files.build_working_file_path, etask)
+        rec(f"{label} wpath preview", gazu.files.build_working_file_path, etask, mode="preview")
+        rec(f"{label} opath", gazu.files.build_entity_output_file_path, ent, ot, ttype)
     # Errors.
     bad = str(uuid.uuid4())
     raw("wf new unknown task", "POST", f"/data/tasks/{bad}/working-files/new", {"name": "main"})

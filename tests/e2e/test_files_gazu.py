@@ -235,3 +235,32 @@ def test_project_access_like_zou(world, suite, admin):
     assert got == [200] * len(calls)
     # Project-wide output listing is for managers (Zou's check_manager_project_access).
     assert user.get(f"{suite.url}/data/projects/{w['project']['id']}/output-files").status_code == 403
+
+
+def test_scene_and_edit_paths_like_zou(world, suite, admin):
+    c, w = world["client"], world
+    # Back to Zou's default tree (a test above set a custom one).
+    r = admin.post(f"{suite.url}/actions/projects/{w['project']['id']}/set-file-tree", json={"tree_name": "default"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: gazu.files.build_working_file_path(w["task"], client=c), w["at"])
+    n = uuid.uuid4().hex[:5]
+    scene = gazu.scene.new_scene(w["project"], w["seq"], "SC 01", client=c)
+    stt = gazu.task.new_task_type(f"Layout {n}", for_entity="Scene", client=c)
+    stask = gazu.task.new_task(scene, stt, client=c)
+    tt = slug(stt["name"])
+    path = wait_for(lambda: gazu.files.build_working_file_path(stask, client=c), "sc_01")
+    assert path == f"/simple/productions/{w['p']}/scenes/s002/sc_01/{tt}/{w['p']}_s002_sc_01_{tt}"
+    # The default tree's preview scene folder is "scene", without the sequence.
+    assert gazu.files.build_working_file_path(stask, mode="preview", client=c) == \
+        f"/simple/productions/previews/{w['p']}/scene/sc_01/{tt}/{w['p']}_sc_01_{tt}"
+    # An edit takes the asset template, whose <AssetType> an edit has none of: 404.
+    edit = gazu.edit.new_edit(w["project"], f"Cut {n}", client=c)
+    ett = gazu.task.new_task_type(f"Cutting {n}", for_entity="Edit", client=c)
+    etask = gazu.task.new_task(edit, ett, client=c)
+    deadline = time.monotonic() + 20
+    while True:
+        r = admin.post(f"{suite.url}/data/tasks/{etask['id']}/working-file-path", json={})
+        if r.status_code != 404 or "Asset type" in r.json()["message"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.status_code == 404 and "Asset type" in r.json()["message"]

@@ -404,6 +404,10 @@ class FilesService(HealthMixin):
                     sw = software or svc._get_or_create(s, Software, "3dsmax", short_name="max",
                                                         file_extension=".max")
                     return {"name": sw.name, "short_name": sw.short_name, "id": sw.id}
+                if key == "AssetType" and dict.get(self, "AssetType") is None:
+                    # Zou reads it as an asset type: a shot's or an edit's
+                    # type is none, the route answers 404.
+                    raise NotFound(f"Asset type {ent.type_id} not found")
                 if key == "OutputType":
                     ot = output_type or svc._get_or_create(s, OutputType, "Geometry")
                     return {"name": ot.name.lower(), "short_name": ot.short_name.lower(), "id": ot.id}
@@ -414,7 +418,7 @@ class FilesService(HealthMixin):
             "Shot": me, "Asset": me, "Scene": me, "TemporalEntity": me,
             "TemporalEntityType": {**(self._fields(etype) or {}), "name": ((etype.name if etype else "") or
                                                                        (ent.data or {}).get("type") or "").lower()},
-            "AssetType": self._fields(etype) or "",
+            "AssetType": self._fields(etype) if kind == "asset" else None,
             "Sequence": seq_fields,
             "Episode": self._fields(episode) if episode is not None else "e001",
             "Task": self._fields(task),
