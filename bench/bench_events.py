@@ -682,7 +682,15 @@ def boot_suite(replicas: int = 1):
 
     from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Suite, service_names
 
+    chosen_pool = os.environ.get("DB_POOL_SIZE")
     env = make_test_env()
+    # The services' production pool (MAX_WORKERS + 4), not the test suite's
+    # small one (2): with fewer pooled connections than workers, each extra
+    # worker opens and closes a connection per event.
+    for d in (env, os.environ):
+        d.pop("DB_POOL_SIZE", None)
+        if chosen_pool:
+            d["DB_POOL_SIZE"] = chosen_pool
     log_dir = ROOT / "bench" / "out" / "events-suite-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     suite = Suite(dict(env), log_dir)

@@ -22,7 +22,7 @@ SETTINGS: list[Setting] = [
     Setting("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/slate", "Administrative URL of the PostgreSQL database. `make migrate` uses it to create each service's login role and schema; services derive their own URL from it (same host and database, user `slate_<service>`)."),
     Setting("<SERVICE>_DATABASE_URL", None, "Optional per-service URL (e.g. `AUTH_DATABASE_URL`), to give one service its own server or credentials."),
     Setting("SERVICE_DB_PASSWORD", None, "Password given to the per-service login roles when `make migrate` creates them (omit with trust auth).", True),
-    Setting("DB_POOL_SIZE", "5", "SQLAlchemy pool size per service process."),
+    Setting("DB_POOL_SIZE", None, "SQLAlchemy pool size per service process; default `MAX_WORKERS` + 4 (the workers, the outbox relay, its listener, timers). With fewer pooled connections than concurrent users, each extra one opens and closes a connection of its own: at 200 events/s with a pool of 2 that was most of the events service's CPU."),
     Setting("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/", "RabbitMQ URL used for RPC and events."),
     Setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for the token blocklist and login rate limits."),
     Setting("RPC_TIMEOUT", "10", "Seconds the gateway (and services) wait for an RPC reply; also the AMQP expiration of the request."),

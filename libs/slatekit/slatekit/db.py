@@ -44,6 +44,16 @@ def service_url(service: str) -> str:
 _ENGINES: dict[tuple[str, str], Engine] = {}
 
 
+def pool_size() -> int:
+    """``DB_POOL_SIZE``, else one connection per worker plus the relay, its
+    listener and timers: fewer would make every extra user open and close a
+    connection of its own."""
+    configured = config.get("DB_POOL_SIZE")
+    if configured:
+        return int(configured)
+    return int(config.get("MAX_WORKERS") or 10) + 4
+
+
 def engine_for(service: str, url: str | None = None) -> Engine:
     url = url or service_url(service)
     key = (service, url)
@@ -52,7 +62,7 @@ def engine_for(service: str, url: str | None = None) -> Engine:
         eng = create_engine(
             url,
             pool_pre_ping=True,
-            pool_size=int(config.get("DB_POOL_SIZE") or 5),
+            pool_size=pool_size(),
             max_overflow=10,
             pool_recycle=1800,
             connect_args={"options": f"-csearch_path={service},public", "connect_timeout": 5},
