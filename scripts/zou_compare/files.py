@@ -277,6 +277,10 @@ def run(base, pw):
               {"output_type_id": ot["id"], "task_type_id": tt["id"]}),
              ("POST", "/data/entities/guess-from-path", {"project_id": project["id"], "file_path": "/x"}),
              ("GET", f"/data/projects/{project['id']}/output-files", None)]
+    if isinstance(inst, dict) and inst.get("id"):
+        calls += [("GET", f"/data/asset-instances/{inst['id']}/output-files", None),
+                  ("GET", f"/data/asset-instances/{inst['id']}/entities/{shot['id']}/output-types", None)]
+    calls += [("GET", f"/data/asset-instances/{uuid.uuid4()}/output-files", None)]
     out.append(("outsider", [u.request(m, base + p, json=b).status_code for m, p, b in calls]))
     s.post(base + f"/data/projects/{project['id']}/team", json={"person_id": person["id"]})
     time.sleep(2)

@@ -822,7 +822,8 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def instance_output_files(self, asset_instance_id, temporal_entity_id=None, query=None, body=None):
-        scope = [OutputFile.asset_instance_id == _uuid404(asset_instance_id, "asset instance id")]
+        # Unknown instance: 404; outside its project: the owner's 403.
+        scope = [OutputFile.asset_instance_id == self._instance(asset_instance_id)["id"]]
         if temporal_entity_id or (query or {}).get("temporal_entity_id"):
             scope.append(OutputFile.temporal_entity_id == _uuid400(
                 temporal_entity_id or query["temporal_entity_id"], "entity id"))
@@ -830,15 +831,16 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def instance_last_output_files(self, asset_instance_id, temporal_entity_id, query=None, body=None):
-        return self._list_outputs([OutputFile.asset_instance_id == _uuid404(asset_instance_id, "asset instance id"),
+        return self._list_outputs([OutputFile.asset_instance_id == self._instance(asset_instance_id)["id"],
                                    OutputFile.temporal_entity_id == _uuid404(temporal_entity_id, "entity id")],
                                   query, last=True)
 
     @rpc(**expected)
     def instance_output_type_files(self, asset_instance_id, temporal_entity_id, output_type_id, query=None, body=None):
+        instance_id = self._instance(asset_instance_id)["id"]
         with self.store.session() as s:
             self._output_type(s, output_type_id)
-        return self._list_outputs([OutputFile.asset_instance_id == _uuid404(asset_instance_id, "asset instance id"),
+        return self._list_outputs([OutputFile.asset_instance_id == instance_id,
                                    OutputFile.temporal_entity_id == _uuid404(temporal_entity_id, "entity id"),
                                    OutputFile.output_type_id == valid_uuid(output_type_id)],
                                   {"representation": (query or {}).get("representation")})
@@ -856,7 +858,7 @@ class FilesService(HealthMixin):
     @rpc(**expected)
     def instance_output_types(self, asset_instance_id, temporal_entity_id, query=None, body=None):
         return self._output_types_of([
-            OutputFile.asset_instance_id == _uuid404(asset_instance_id, "asset instance id"),
+            OutputFile.asset_instance_id == self._instance(asset_instance_id)["id"],
             OutputFile.temporal_entity_id == _uuid404(temporal_entity_id, "entity id")])
 
     @rpc(**expected)
