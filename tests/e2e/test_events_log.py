@@ -49,6 +49,18 @@ def test_any_event_name_is_logged_without_code_change(suite, admin):
     assert "brand-new-thing:happened" in admin.get(suite.url + "/data/events/names", timeout=10).json()
 
 
+def test_a_redelivered_event_is_logged_once(suite, admin):
+    project_id = str(uuid.uuid4())
+    ev = envelope("thing:happened", {"n": 1}, source="tool", project_id=project_id)
+    publish(suite.env["AMQP_URI"], ev, ev, ev)
+    marker = envelope("thing:after", {"n": 2}, source="tool", project_id=project_id)
+    publish(suite.env["AMQP_URI"], marker)
+    rows = wait_until(lambda: [e for e in last(admin, suite, project_id=project_id)
+                               if e["name"] == "thing:after"] and last(admin, suite, project_id=project_id),
+                      timeout=15, what="events logged")
+    assert sorted(e["name"] for e in rows) == ["thing:after", "thing:happened"]
+
+
 def test_replay_after_cursor_returns_only_missed_events_oldest_first_within_the_page(suite, admin):
     project_id = str(uuid.uuid4())
     evs = [envelope("asset:update", {"asset_id": str(uuid.uuid4())}, source="t", project_id=project_id) for _ in range(5)]

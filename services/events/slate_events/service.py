@@ -29,6 +29,7 @@ from . import domain
 from .models import ApiEvent, Principal, ProjectMember, Webhook, WebhookDelivery, metadata
 
 log = logging.getLogger(__name__)
+PROJECTED = ("project:", "person:")  # event names the log's projections read
 expected = {"expected_exceptions": SLATE_ERRORS}
 MANAGER_ROLES = ("admin", "manager")
 
@@ -85,10 +86,14 @@ class EventsService(HealthMixin):
         if not isinstance(event, dict) or not event.get("name"):
             log.warning("ignoring a malformed event: %r", str(event)[:200])
             return
+        name = event["name"]
         with self.store.begin() as s:
-            if not self.store.claim(s, event):
+            # The log row and webhook deliveries are keyed by event id, so a
+            # redelivered event writes nothing twice without an inbox row.
+            # Projections are claimed: an old team change replayed after a
+            # newer one would undo it (and widen what a socket may see).
+            if (name.startswith(PROJECTED) or not event.get("event_id")) and not self.store.claim(s, event):
                 return
-            name = event["name"]
             if domain.persisted(name):
                 occurred = domain.parse_date(event.get("occurred_at"), "occurred_at") or now()
                 s.execute(
@@ -102,7 +107,7 @@ class EventsService(HealthMixin):
             self._project(s, event)
             self._queue_webhooks(s, event)
 
-    def _project(self, s, event):
+    def _project(self, s, event):  # events named PROJECTED* only
         name = event["name"]
         data = event.get("data") or {}
         record = event.get("record") or {}
