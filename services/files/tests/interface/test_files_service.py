@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 from kombu import Connection, Producer
+from slate_files.service import FilesService
 from slatekit.events import EVENTS_EXCHANGE, envelope
 from slatekit.testing import wait_until
-from slate_files.service import FilesService
 
 ADMIN = {"role": "admin", "user_id": str(uuid.uuid4())}
 
