@@ -1114,18 +1114,58 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
 
     @rpc(**expected)
     def temp_playlist(self, project_id, query=None, body=None):
+        """Zou's generate_temp_playlist: per task, its entity as a playlist
+        entry (``id`` the entity's, name and parent, Zou's whole key set with
+        "" where it does not apply), the previews of the entity by task type
+        and the task type's latest revision positioned; ``entity_ids`` add
+        the entity's latest previewed task; ``?sort=true`` sorts as Zou."""
+        query = query or {}
         body = body if isinstance(body, dict) else {}
-        task_ids = body.get("task_ids") or []
-        if not isinstance(task_ids, list):
+        task_ids, entity_ids = body.get("task_ids") or [], body.get("entity_ids") or []
+        if not isinstance(task_ids, list) or not isinstance(entity_ids, list):
             raise Invalid("task_ids must be a list")
         with self.store.session() as s:
             self._check_read(s, valid_uuid(project_id, "project id"))
+            tasks = [self._task(s, tid) for tid in task_ids[:500]]
+            for eid in entity_ids[:500]:
+                latest = s.scalar(select(PreviewFile.task_id).where(
+                    PreviewFile.entity_id == valid_uuid(eid, "entity id"))
+                    .order_by(PreviewFile.created_at.desc()).limit(1))
+                if latest:
+                    tasks.append(self._task(s, latest))
+            info = {}
+            if tasks:
+                try:
+                    info = self.rpc_out.call("tasks", "shared_shots_info", task_ids=[t.id for t in tasks],
+                                             timeout=10) or {}
+                except Exception:  # noqa: BLE001 - names are a nicety; the player still plays
+                    info = {}
             out = []
-            for tid in task_ids[:500]:
-                task = self._task(s, tid)
-                pf_id = self._latest_preview(s, task.entity_id, task.task_type_id)
-                out.append({"id": task.entity_id, "entity_id": task.entity_id, "preview_file_id": pf_id,
-                            "task_id": task.id})
+            for task in tasks:
+                rows = list(s.scalars(select(PreviewFile).where(PreviewFile.entity_id == task.entity_id).order_by(
+                    PreviewFile.revision.desc(), PreviewFile.position, PreviewFile.created_at)))
+                previews = self._by_task_type(rows)
+                meta = info.get(task.id) or {}
+                kind = ((meta.get("preview_file_task_type") or {}).get("for_entity") or "").lower()
+                parent = meta.get("parent_name") or ""
+                entry = {"id": task.entity_id, "name": meta.get("name", ""), "preview_file_task_id": task.id,
+                         "parent_name": parent, "episode_id": "", "episode_name": "", "sequence_id": "",
+                         "sequence_name": parent if kind == "shot" else "", "asset_type_id": "",
+                         "asset_type_name": parent if kind == "asset" else ""}
+                chosen = (previews.get(task.task_type_id) or [None])[0] or next(
+                    (revs[0] for revs in previews.values() if revs), None)
+                if chosen is not None:
+                    entry.update({"preview_file_id": chosen["id"], "preview_file_extension": chosen["extension"],
+                                  "preview_file_width": chosen["width"], "preview_file_height": chosen["height"],
+                                  "preview_file_duration": chosen["duration"],
+                                  "preview_file_revision": chosen["revision"],
+                                  "preview_file_status": chosen["status"],
+                                  "preview_file_annotations": chosen["annotations"] or [],
+                                  "preview_file_previews": chosen["previews"]})
+                entry["preview_files"] = previews
+                out.append(entry)
+            if str(query.get("sort", "false")).lower() == "true":
+                out.sort(key=lambda e: (e["episode_name"], e["sequence_name"], e["asset_type_name"], e["name"]))
             return out
 
     # ------------------------------------------------------------ build jobs
