@@ -153,7 +153,7 @@ def _body(body, str_fields=None, int_fields=None, opt_fields=(), required=()):
             value = default if value is None else int(value)
         try:
             out[key] = int(value) if not isinstance(value, float) or value.is_integer() else None
-            if out[key] is None:
+            if out[key] is None or not -2**31 <= out[key] < 2**31:
                 raise ValueError
         except (TypeError, ValueError):
             raise Invalid("Validation error.", {"data": {"errors": [{
