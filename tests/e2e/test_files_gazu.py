@@ -212,6 +212,11 @@ def test_softwares_and_bad_input(world, suite, admin):
         ("get", "/data/softwares/abc", None, 404),
         ("post", "/data/entities/guess-from-path", {"project_id": bad, "file_path": "/a"}, 404),
         ("post", "/data/softwares", {"name": "Maya", "file_extension": ".ma"}, 400),
+        # Too long for a column, out of an integer's range: a 400, never a 500.
+        ("post", "/data/output-types", {"name": "x" * 100}, 400),
+        ("put", f"/data/softwares/{sw['id']}", {"monthly_cost": 10**30}, 400),
+        ("post", "/data/output-files", {"name": "x", "extension": "y" * 40}, 400),
+        ("post", f"/data/tasks/{task_id}/working-files/new", {"name": "n" * 240, "sep": "/" * 300}, 400),
     ]
     got = [(m, p, getattr(admin, m)(f"{suite.url}{p}", json=b).status_code) for m, p, b, _ in cases]
     assert got == [(m, p, want) for m, p, _, want in cases]

@@ -20,7 +20,7 @@ from slatekit.health import HealthMixin
 from slatekit.service_rpc import ServiceRpc
 from slatekit.store import Store
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import object_session
 
 from . import paths
@@ -98,6 +98,9 @@ def _ts(value):
         return dt.datetime.fromisoformat(str(value)).replace(tzinfo=None)
     except ValueError:
         return None
+
+
+_TOO_LONG = "A value is too long or out of range (a name, a path, a number)."
 
 
 def _precise_now():
@@ -259,6 +262,8 @@ class FilesService(HealthMixin):
                 return doc
         except IntegrityError:
             raise Invalid(f"A {CRUD[model][2]} with these values already exists") from None
+        except DataError:
+            raise Invalid(_TOO_LONG) from None
 
     def _fill_project(self, s, obj):
         if isinstance(obj, WorkingFile) and obj.task_id and not obj.project_id:
@@ -288,6 +293,8 @@ class FilesService(HealthMixin):
                 return doc
         except IntegrityError:
             raise Invalid(f"A {CRUD[model][2]} with these values already exists") from None
+        except DataError:
+            raise Invalid(_TOO_LONG) from None
 
     @rpc(**expected)
     def crud_delete(self, model, instance_id, query=None, body=None):
@@ -494,6 +501,12 @@ class FilesService(HealthMixin):
 
     @rpc(**expected)
     def new_working_file(self, task_id, query=None, body=None):
+        try:
+            return self._new_working_file(task_id, body)
+        except DataError:
+            raise Invalid(_TOO_LONG) from None
+
+    def _new_working_file(self, task_id, body):
         self._writer()
         body = _body(body, str_fields={"description": "", "mode": "working", "comment": "", "sep": "/"},
                      int_fields={"revision": 0}, opt_fields=("person_id", "software_id"), required=("name",))
@@ -649,6 +662,12 @@ class FilesService(HealthMixin):
         return folder, name, project_id
 
     def _new_output(self, entity_id, body, instance_id=None, temporal_id=None):
+        try:
+            return self._create_output(entity_id, body, instance_id, temporal_id)
+        except DataError:
+            raise Invalid(_TOO_LONG) from None
+
+    def _create_output(self, entity_id, body, instance_id=None, temporal_id=None):
         self._writer()
         with self.store.begin() as s:
             body = self._output_args(s, body, {"name": "main", "mode": "output", "comment": "", "extension": "",
