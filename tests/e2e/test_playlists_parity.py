@@ -140,3 +140,24 @@ def test_playlist_lists_as_zou(suite, admin, world):
     assert paged["limit"] == 100 and paged["page"] == 1 and paged["total"] == len(every)
     summary = next(p for p in admin.get(f"{suite.url}/data/projects/{pid}/playlists").json() if p["id"] == main["id"])
     assert "shots" not in summary and "build_jobs" not in summary
+
+
+def test_temp_playlist_entries_as_zou(suite, admin, world):
+    _, pf = _publish(suite, admin, world["task"]["id"], world["comment"]["id"], "t.png")
+    r = admin.post(f"{suite.url}/data/projects/{world['project']['id']}/playlists/temp",
+                   json={"task_ids": [world["task"]["id"]]})
+    assert r.status_code == 200, r.text
+    [entry] = r.json()
+    assert entry["id"] == world["asset"]["id"] and entry["name"] == world["asset"]["name"]
+    assert entry["preview_file_task_id"] == world["task"]["id"]
+    assert {"parent_name", "episode_id", "episode_name", "sequence_id", "sequence_name", "asset_type_id",
+            "asset_type_name", "preview_file_previews", "preview_file_annotations"} <= set(entry)
+    grouped = admin.get(f"{suite.url}/data/playlists/entities/{world['asset']['id']}/preview-files").json()
+    latest = max(p["revision"] for p in grouped[world["task_type"]["id"]])
+    assert entry["preview_file_revision"] == latest and entry["preview_file_status"] == "ready"
+    assert world["task_type"]["id"] in entry["preview_files"]
+    by_entity = admin.post(f"{suite.url}/data/projects/{world['project']['id']}/playlists/temp",
+                           json={"entity_ids": [world["asset"]["id"]]}).json()
+    assert [e["id"] for e in by_entity] == [world["asset"]["id"]]
+    bad = admin.post(f"{suite.url}/data/projects/{world['project']['id']}/playlists/temp", json={"task_ids": ["x"]})
+    assert bad.status_code == 400
