@@ -5,10 +5,16 @@ value types and fixed values (ids, dates and the run's tag are masked).
 
     .venv/bin/python scripts/zou_compare/playlists.py <slate admin password>
 """
-import base64, json, re, sys, time, uuid, requests
+import base64, json, re, subprocess, sys, tempfile, time, uuid, requests
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAIAAAA7ljmRAAAAEklEQVR4nGP8z4AATEhsPBwAM9EBBa3mSBMAAAAASUVORK5CYII=")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
+def clip():
+    path = tempfile.mktemp(suffix=".mp4")
+    subprocess.run(["ffmpeg", "-y", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=24:duration=0.5",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path], check=True, timeout=60)
+    return open(path, "rb").read()
+MP4 = clip()
 def login(base, email, pw):
     s = requests.Session(); r = s.post(base + "/auth/login", json={"email": email, "password": pw}); r.raise_for_status()
     s.headers["Authorization"] = "Bearer " + r.json()["access_token"]; return s
@@ -73,7 +79,21 @@ def run(base, pw):
     step("GET preview-files (crud)", "GET", "/data/preview-files", params={"task_id": task["id"]})
     step("PUT preview file", "PUT", f"/data/preview-files/{pf['id']}", json={"validation_status": "validated"})
     step("update-position", "PUT", f"/actions/preview-files/{pf2['id']}/update-position", json={"position": 1})
+    c3 = ok(a.post(base + f"/actions/tasks/{task2['id']}/comment", json={"task_status_id": wip["id"], "comment": "movie"}))
+    mv = step("add-preview movie", "POST", f"/actions/tasks/{task2['id']}/comments/{c3['id']}/add-preview", json={})
+    step("upload mp4", "POST", f"/pictures/preview-files/{mv['id']}", files={"file": ("clip.mp4", MP4, "video/mp4")})
+    for _ in range(60):
+        if ok(a.get(base + f"/data/preview-files/{mv['id']}"))["status"] != "processing": break
+        time.sleep(1)
+    step("GET movie preview", "GET", f"/data/preview-files/{mv['id']}")
+    ok(a.put(base + f"/data/playlists/{pl['id']}", json={"shots": [{"entity_id": shot2["id"], "preview_file_id": mv["id"]}]}))
+    job = step("build mp4", "GET", f"/data/playlists/{pl['id']}/build/mp4")
+    time.sleep(3)
     step("build jobs", "GET", f"/data/projects/{p}/build-jobs")
+    if isinstance(job, dict) and job.get("id"):
+        step("GET build job", "GET", f"/data/playlists/{pl['id']}/jobs/{job['id']}")
+        step("GET playlist with build job", "GET", f"/data/playlists/{pl['id']}")
+        step("DELETE build job", "DELETE", f"/data/playlists/{pl['id']}/jobs/{job['id']}")
     step("running previews", "GET", "/data/playlists/preview-files/running")
     step("temp playlist", "POST", f"/data/projects/{p}/playlists/temp", json={"task_ids": [task["id"]]})
     # bad input
@@ -145,7 +165,12 @@ if __name__ == "__main__":
     if len(sys.argv) > 2:  # raw responses, for reading: <file>
         json.dump({"zou": z, "slate": sl}, open(sys.argv[2], "w"), indent=1)
     same = 0
-    for (label, zc, zb, zt), (_, sc, sb, st) in zip(z, sl):
+    slate_by_label = {step[0]: step for step in sl}
+    for step in sl:
+        if step[0] not in {x[0] for x in z}: print(f"== {step[0]}: only on Slate ({step[1]})")
+    for label, zc, zb, zt in z:
+        if label not in slate_by_label: print(f"== {label}: only on Zou ({zc})"); continue
+        _, sc, sb, st = slate_by_label[label]
         lines = ([f"status zou {zc} | slate {sc}"] if zc != sc else [])
         if zc < 400 or sc < 400:
             lines += diff(shape(zb, zt), shape(sb, st))

@@ -59,6 +59,11 @@ def test_publish_movie_is_normalised_with_lowdef_and_tiles(suite, admin, world, 
     assert done["extension"] == "mp4" and done["duration"] > 0
     assert (done["width"], done["height"]) == (1920, 1080)  # project resolution
     assert done["data"]["has_audio"] is audio and done["data"]["frame_count"] > 0
+    # as Zou: the upload's figures in data.original_*, file_size the normalised movie's, is_movie unset
+    assert (done["data"]["original_width"], done["data"]["original_height"]) == (320, 240)
+    assert done["data"]["original_file_size"] == clip.stat().st_size and done["data"]["original_duration"] > 0
+    assert done["file_size"] not in (0, clip.stat().st_size) and done["is_movie"] is False
+    assert done["original_name"] == "clip"
     low = tmp_path / "low.mp4"
     gazu.files.download_preview_movie(pf, str(low), client=c) if hasattr(gazu.files, "download_preview_movie") else None
     r = admin.get(f"{suite.url}/movies/low/preview-files/{pf['id']}.mp4")

@@ -111,6 +111,8 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
         doc.setdefault("token_in", None)
         doc.setdefault("token_out", None)
         doc["duration"] = float(doc.get("duration") or 0)
+        if public:
+            doc["is_movie"] = False  # a deprecated column Zou never sets (Slate keeps it for itself)
         if comments:  # Zou serialises the comments relation on add-preview and GET
             doc["comments"] = [pf.comment_id] if pf.comment_id else []
         if pf.status == "broken" and pf.error:
@@ -441,6 +443,7 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
             processing.make_pictures(frame, {"original": pics["original-frame"], **{k: v for k, v in pics.items() if k != "original-frame"}})
             tiles = work / "tiles.png"
             processing.tiles(norm, tiles, out_info["frame_count"], limit)
+            sizes = {"normalized": norm.stat().st_size, "source": src.stat().st_size}
             storage.put_file(norm, storage.key("original", preview_file_id, "mp4"), move=True, tick=tick)
             storage.put_file(low, storage.key("lowdef", preview_file_id, "mp4"), move=True, tick=tick)
             storage.put_file(tiles, storage.key("tiles", preview_file_id, "png"), move=True)
@@ -449,9 +452,14 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                 storage.put_file(pics[area], storage.key(area, preview_file_id, "png"), move=True)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        # Zou: file_size is the normalised movie's; the upload's in data.original_*
         return {"width": out_info["width"], "height": out_info["height"], "duration": out_info["duration"],
+                "file_size": sizes["normalized"],
                 "data": {"frame_count": out_info["frame_count"], "fps": fps, "has_audio": info["has_audio"],
-                         "source_width": info["width"], "source_height": info["height"]}}
+                         "source_width": info["width"], "source_height": info["height"],
+                         "movie_prefixes": ["previews", "lowdef"], "original_width": info["width"],
+                         "original_height": info["height"], "original_duration": info.get("duration"),
+                         "original_file_size": sizes["source"]}}
 
     def _finish(self, job_id, kind, target, result):
         with self.store.begin() as s:
@@ -463,6 +471,7 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
                     return
                 pf.status = "ready"
                 pf.width, pf.height, pf.duration = result["width"], result["height"], result["duration"]
+                pf.file_size = result.get("file_size") or pf.file_size
                 pf.data = {**(pf.data or {}), **result["data"]}
                 pf.updated_at = now()
                 s.flush()
