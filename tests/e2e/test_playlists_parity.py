@@ -138,6 +138,7 @@ def test_playlist_lists_as_zou(suite, admin, world):
     assert row["build_jobs"] == [] and "shots" in row  # the whole serialisation, not the summary
     paged = admin.get(f"{suite.url}/data/projects/{pid}/playlists/all", params={"page": 1}).json()
     assert paged["limit"] == 100 and paged["page"] == 1 and paged["total"] == len(every)
+    assert admin.get(f"{suite.url}/data/projects/{uuid.uuid4()}/playlists/all").status_code == 404
     summary = next(p for p in admin.get(f"{suite.url}/data/projects/{pid}/playlists").json() if p["id"] == main["id"])
     assert "shots" not in summary and "build_jobs" not in summary
 

@@ -1034,6 +1034,12 @@ class PreviewsService(HealthMixin, ExtractsMixin, SharedMixin):
         except ValueError:
             raise Invalid("page must be an integer") from None
         with self.store.session() as s:
+            if s.get(ProjectRef, project_id) is None:  # Zou: an unknown project is a 404
+                try:
+                    self.rpc_out.call("assets", "get_project", project_id=project_id, timeout=5)
+                except Exception as exc:  # noqa: BLE001 - only a proven "not found" is one
+                    if type(exc).__name__ == "NotFound" or "NotFound" in str(getattr(exc, "exc_type", "")):
+                        raise NotFound(f"Project {project_id} not found") from None
             stmt = select(Playlist).where(Playlist.project_id == project_id).order_by(Playlist.created_at,
                                                                                        Playlist.id)
             if page < 1:
