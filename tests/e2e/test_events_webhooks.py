@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import http.server
 import json
-import os
 import signal
 import sys
 import threading

@@ -10,13 +10,11 @@ projection.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 import uuid
 
 import gazu
 import pytest
-import requests
 
 pytestmark = pytest.mark.e2e
 

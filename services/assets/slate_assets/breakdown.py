@@ -9,7 +9,6 @@ from slatekit.crud import apply_filters, list_rows, now, row_dict, valid_uuid
 from slatekit.errors import SLATE_ERRORS, Forbidden, Invalid, NotFound
 from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from . import domain
 from .base import need, need_object, opt_uuid
@@ -423,12 +422,10 @@ class BreakdownMixin:
             self._apply_entity_body(s, entity, body)
             entity.updated_at = now()
             s.flush()
-            tname = self._etype_name(s, entity)
             doc = self._emit_entity(s, entity, "update")
             return doc
 
     def _apply_entity_body(self, s, entity: Entity, body: dict):
-        cols = Entity.__table__.columns
         for key in ENTITY_WRITABLE:
             if key not in body:
                 continue

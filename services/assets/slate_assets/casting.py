@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from . import domain
 from .base import need, need_object
-from .models import AssetInstance, AssetInstanceLink, Entity, EntityLink, EntityType, Project
+from .models import AssetInstance, AssetInstanceLink, Entity, EntityLink, EntityType
 
 expected = {"expected_exceptions": SLATE_ERRORS}
 

@@ -18,7 +18,7 @@ import logging
 
 from nameko.rpc import rpc
 from slatekit.consumer import subscribe
-from slatekit.crud import now, row_dict, valid_uuid
+from slatekit.crud import now, valid_uuid
 from slatekit.errors import SLATE_ERRORS
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert

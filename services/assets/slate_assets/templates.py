@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 from slatekit.crud import apply_body, now, row_dict, valid_uuid
-from slatekit.errors import SLATE_ERRORS, Forbidden, Invalid, NotFound
+from slatekit.errors import SLATE_ERRORS, Invalid, NotFound
 from sqlalchemy import select
 
 from . import domain
 from .base import need, need_object
 from .models import (
-    CustomAction,
     EntityType,
     MetadataDescriptor,
     Project,
     ProjectLink,
     ProjectPersonLink,
-    ProjectStatus,
     ProjectTaskStatusLink,
     ProjectTaskTypeLink,
     ProjectTemplate,

@@ -11,7 +11,7 @@ from slatekit.errors import SLATE_ERRORS, Forbidden, Invalid
 from sqlalchemy import extract, func, select
 
 from . import domain, schemas
-from .models import ProjPerson, Task, TimeSpent
+from .models import Task, TimeSpent
 
 expected = {"expected_exceptions": SLATE_ERRORS}
 
