@@ -223,8 +223,12 @@ def test_a_polling_client_may_post_many_packets_at_once(suite, admin):
     one = Listener(suite.url, token=token_of(admin), transports=["polling"])
     two = Listener(suite.url, token=token_of(admin), transports=["polling"])
     try:
-        for c in (one, two):
-            c.sio.emit("preview-room:join", {"playlist_id": room}, namespace="/events")
+        # One after the other: had the second join been handled first, the
+        # first client would see only one room update (its own join).
+        one.sio.emit("preview-room:join", {"playlist_id": room}, namespace="/events")
+        wait_until(lambda: [d for d in one.of("preview-room:room-people-updated") if d["playlist_id"] == room],
+                   timeout=10, what="first joined")
+        two.sio.emit("preview-room:join", {"playlist_id": room}, namespace="/events")
         wait_until(lambda: any(len(d["people"]) >= 1 and d["playlist_id"] == room
                                for d in two.of("preview-room:room-people-updated")), timeout=10, what="joined")
         wait_until(lambda: len([d for d in one.of("preview-room:room-people-updated") if d["playlist_id"] == room]) >= 2,
@@ -343,6 +347,8 @@ def test_two_stream_replicas_share_emits_once_and_relay_review_rooms(suite, admi
             one.sio.emit("preview-room:join", {"playlist_id": room}, namespace="/events")
             two.sio.emit("preview-room:join", {"playlist_id": room}, namespace="/events")
             wait_until(lambda: two.of("preview-room:room-people-updated"), timeout=10, what="joined")
+            # Only a member may drive the room: wait until the sender's own join is in.
+            wait_until(lambda: one.of("preview-room:room-people-updated"), timeout=10, what="sender joined")
             one.sio.emit("preview-room:change-version", {"playlist_id": room, "v": 2}, namespace="/events")
             wait_until(lambda: two.of("preview-room:change-version"), timeout=10, what="relayed across replicas")
         finally:
