@@ -12,7 +12,6 @@ import datetime as dt
 import signal
 import socket
 import threading
-import time
 import uuid
 
 import gazu
@@ -148,16 +147,6 @@ def _guest(suite, token, **body) -> dict:
     return r.json()
 
 
-def _wait(predicate, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached in {timeout} s")
-        time.sleep(0.3)
-
 
 # ---------------------------------------------------------------- the guest flow
 def test_guest_comments_attaches_annotates_and_downloads(suite, admin, world, event_probe):
@@ -196,7 +185,7 @@ def test_guest_comments_attaches_annotates_and_downloads(suite, admin, world, ev
         doc = requests.get(f"{base}/context").json()
         return doc if world["allowed"]["id"] in [st["id"] for st in doc["task_statuses"]] else None
 
-    context = _wait(context_statuses, what="project status in the shared context")  # via the tasks projection
+    context = wait_until(context_statuses, timeout=20, what="project status in the shared context")  # via the tasks projection
     assert context["project"]["id"] == project_id and context["project"]["team"] == []
     status = next(st for st in context["task_statuses"] if st["id"] == world["allowed"]["id"])
     assert status["is_client_allowed"] is True
@@ -442,7 +431,7 @@ def test_notify_clients_notifies_the_projects_clients(suite, admin, world):
         rows = as_client.get(f"{suite.url}/data/user/notifications").json()
         return [n for n in rows if n["notification_type"] == "playlist-ready"]
 
-    [note] = _wait(ready, what="playlist-ready notification")
+    [note] = wait_until(ready, timeout=20, what="playlist-ready notification")
     assert note["playlist_id"] == world["playlist"]["id"]
     as_artist = suite.login(artist["email"], "secret-pass-1")
     assert not [n for n in as_artist.get(f"{suite.url}/data/user/notifications").json()
@@ -462,7 +451,7 @@ def test_invite_mails_the_share_link(suite, admin, world, smtp):
                               "person_ids": [reviewer["id"]], "message": "Please look at the lamp"})
     assert r.status_code == 200, r.text
     assert sorted(r.json()["sent"]) == sorted(["Reviewer@Example.com", reviewer["email"]])
-    _wait(lambda: len(smtp.messages) >= 2, what="two mails")
+    wait_until(lambda: len(smtp.messages) >= 2, timeout=20, what="two mails")
     rcpts = sorted(m["rcpt"][0].lower() for m in smtp.messages[-2:])
     assert rcpts == sorted(["reviewer@example.com", reviewer["email"].lower()])
     body = smtp.messages[-1]["data"]
@@ -483,6 +472,6 @@ def test_notify_clients_mails_clients_who_enabled_mail(suite, admin, world, smtp
     assert r.status_code in (200, 201), r.text
     r = admin.post(f"{suite.url}/data/playlists/{world['playlist']['id']}/notify-clients", json={})
     assert r.status_code == 200, r.text
-    mails = _wait(lambda: [m for m in smtp.messages if client["email"].lower() in [x.lower() for x in m["rcpt"]]],
-                  what="playlist-ready mail")
+    mails = wait_until(lambda: [m for m in smtp.messages if client["email"].lower() in [x.lower() for x in m["rcpt"]]],
+                       timeout=20, what="playlist-ready mail")
     assert "playlist" in mails[0]["data"].lower()

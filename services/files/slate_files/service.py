@@ -1053,14 +1053,7 @@ class FilesService(HealthMixin):
         if project_id is None and wf.task_id:
             ref = self._ref(s, wf.task_id, "task", "task")
             project_id = ref.project_id
-        try:
-            team = self.rpc_out.call("assets", "get_project_team", project_id=project_id, timeout=5) \
-                if project_id else []
-        except Exception:  # noqa: BLE001 - owner unreachable: no proof of membership
-            raise Forbidden("You don't have access to this project") from None
-        members = {(t.get("person_id") or t.get("id")) if isinstance(t, dict) else t for t in team or []}
-        if self.caller.user_id not in members:
-            raise Forbidden("You don't have access to this project")
+        self._check_project(project_id)
         if role == "vendor":
             try:
                 task = self.rpc_out.call("tasks", "get_task", task_id=wf.task_id, timeout=5)
