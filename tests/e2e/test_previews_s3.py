@@ -14,7 +14,7 @@ import gazu
 import pytest
 import requests
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Suite, free_port, service_names
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Suite, service_names
 from tests.e2e.media_helpers import gazu_world, make_clip, make_png
 
 pytestmark = pytest.mark.e2e
@@ -24,21 +24,13 @@ LIMIT = 12 * 1024 * 1024  # MAX_UPLOAD_BYTES of this suite: above one 8 MiB part
 
 
 @pytest.fixture(scope="module")
-def s3():
+def s3(s3_endpoint):
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
                           aws_access_key_id="slate-test", aws_secret_access_key="slate-test-secret")
     client.create_bucket(Bucket=BUCKET)
-    try:
-        yield {"endpoint": endpoint, "client": client}
-    finally:
-        server.stop()
+    return {"endpoint": s3_endpoint, "client": client}
 
 
 @pytest.fixture(scope="module")

@@ -299,3 +299,22 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: s
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached in {timeout} s")
         eventlet.sleep(interval)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """An S3-compatible server on loopback for the storage tests (moto's,
+    a dev dependency): its URL. Buckets are the tests' to create."""
+    import socket
+
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

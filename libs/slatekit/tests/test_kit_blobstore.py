@@ -18,24 +18,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path):
     if request.param == "local":
         return blobstore.LocalStore(tmp_path / "root")
-    endpoint = request.getfixturevalue("s3_server")
+    endpoint = request.getfixturevalue("s3_endpoint")
     bucket = f"slate-{uuid.uuid4().hex[:12]}"
     st = blobstore.S3Store(bucket, endpoint, "us-east-1", "test-key", "test-secret")
     st.client.create_bucket(Bucket=bucket)
@@ -151,12 +138,12 @@ def test_keys_that_could_escape_are_refused(store, bad):
         store.stat(bad)
 
 
-def test_backend_is_chosen_by_setting(tmp_path, monkeypatch, s3_server):
+def test_backend_is_chosen_by_setting(tmp_path, monkeypatch, s3_endpoint):
     monkeypatch.delenv("STORAGE_BACKEND", raising=False)
     assert blobstore.from_env(tmp_path).name == "local"
     monkeypatch.setenv("STORAGE_BACKEND", "s3")
     monkeypatch.setenv("S3_BUCKET", "b1")
-    monkeypatch.setenv("S3_ENDPOINT_URL", s3_server)
+    monkeypatch.setenv("S3_ENDPOINT_URL", s3_endpoint)
     st = blobstore.from_env(tmp_path)
     assert st.name == "s3" and st.bucket == "b1"
     assert blobstore.from_env(tmp_path) is st
@@ -179,10 +166,10 @@ def test_an_unreachable_s3_server_is_unavailable_not_a_crash(tmp_path):
     assert time.monotonic() - started < 60
 
 
-def test_a_missing_bucket_is_unavailable(s3_server):
+def test_a_missing_bucket_is_unavailable(s3_endpoint):
     from slatekit import errors
 
-    st = blobstore.S3Store("no-such-bucket-here", s3_server, "us-east-1", "k", "s")
+    st = blobstore.S3Store("no-such-bucket-here", s3_endpoint, "us-east-1", "k", "s")
     with pytest.raises(errors.Unavailable):
         _put(st, "tmp/" + "e" * 32, b"data")
 
