@@ -20,6 +20,7 @@ from slatekit.health import HealthMixin
 from slatekit.service_rpc import ServiceRpc
 from slatekit.store import Store
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import object_session
 
@@ -329,12 +330,13 @@ class FilesService(HealthMixin):
             return None
         if not isinstance(task, dict) or not task.get("id"):
             return None
-        ref = Ref(id=task["id"], kind="task", name=task.get("name"), project_id=task.get("project_id"),
-                  type_id=task.get("task_type_id"), entity_id=task.get("entity_id"),
-                  updated_at=_ts(task.get("updated_at")))
-        s.merge(ref)
-        s.flush()
-        return ref
+        # The projection consumer may insert the same row at the same moment:
+        # whichever comes second keeps the first one's row.
+        s.execute(pg_insert(Ref.__table__).values(
+            id=task["id"], kind="task", name=task.get("name"), project_id=task.get("project_id"),
+            type_id=task.get("task_type_id"), entity_id=task.get("entity_id"),
+            updated_at=_ts(task.get("updated_at"))).on_conflict_do_nothing(index_elements=["id"]))
+        return s.get(Ref, task["id"])
 
     def _name(self, s, ref_id):
         if not ref_id:
